@@ -13,7 +13,9 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 if (argv.includes('--help')) {
-  console.log('usage: pnpm bench [--filter NAME] [--json]\n\nexamples:\n  pnpm bench\n  pnpm bench --filter wire --json');
+  console.log(
+    'usage: pnpm bench [--filter NAME] [--json]\n\nexamples:\n  pnpm bench\n  pnpm bench --filter wire --json',
+  );
   process.exit(0);
 }
 const filter = argv.includes('--filter') ? argv[argv.indexOf('--filter') + 1] : undefined;
@@ -29,12 +31,15 @@ for (const p of pkgs) {
 }
 
 const figures = [];
-for (const f of readdirSync(outDir).filter((f) => f.endsWith('.json')).sort()) {
+for (const f of readdirSync(outDir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()) {
   figures.push(...JSON.parse(readFileSync(join(outDir, f), 'utf8')));
 }
 writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(figures, null, 2)}\n`);
 
-const fmt = (v) => (typeof v === 'number' ? (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2)) : '');
+const fmt = (v) =>
+  typeof v === 'number' ? (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2)) : '';
 const met = (f) => {
   if (!f.target) return '';
   return (f.higherIsBetter ? f.value >= f.target.value : f.value <= f.target.value) ? 'met' : 'MISSED';
@@ -44,7 +49,16 @@ const rows = figures.map(
     `| ${f.id} | ${fmt(f.value)} ${f.unit} | ${f.target ? `${fmt(f.target.value)} (${f.target.note})` : ''} | ${met(f)} | ${f.peer ? `${f.peer.name}: ${fmt(f.peer.value)}` : ''} |`,
 );
 const machine = figures[0]?.machine ?? '';
-const md = [`# Benchmarks`, '', `Machine: ${machine}`, '', '| figure | value | target | | peer (same run) |', '|---|---|---|---|---|', ...rows, ''].join('\n');
+const md = [
+  `# Benchmarks`,
+  '',
+  `Machine: ${machine}`,
+  '',
+  '| figure | value | target | | peer (same run) |',
+  '|---|---|---|---|---|',
+  ...rows,
+  '',
+].join('\n');
 writeFileSync(join(root, 'bench/results.md'), md);
 if (argv.includes('--json')) console.log(JSON.stringify(figures, null, 2));
 else console.log(`\n${md}\nwrote bench/results.json and bench/results.md`);

@@ -12,7 +12,11 @@ const marker = join(root, 'node_modules/.modules.yaml');
 if (!existsSync(marker)) {
   const haveGlobal = (() => {
     try {
-      return execSync('pnpm --version', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() === packageManager.split('@')[1];
+      return (
+        execSync('pnpm --version', { stdio: ['ignore', 'pipe', 'ignore'] })
+          .toString()
+          .trim() === packageManager.split('@')[1]
+      );
     } catch {
       return false;
     }

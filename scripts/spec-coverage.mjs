@@ -9,6 +9,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseChapter } from './lib/spec-ids.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
@@ -26,38 +27,6 @@ examples:
   process.exit(0);
 }
 
-const ID = /^\s*(?:[-*+]|\d+\.)?\s*\**\[([A-Z]+-[A-Z0-9]+-\d+)\]/;
-const LEVELS = [
-  ['MUST', /\b(MUST(?: NOT)?|REQUIRED|SHALL(?: NOT)?)\b/],
-  ['SHOULD', /\b(SHOULD(?: NOT)?|(?:NOT )?RECOMMENDED)\b/],
-  ['MAY', /\b(MAY|OPTIONAL)\b/],
-];
-
-/** Parses one chapter into requirements: a list item or paragraph starting with `[ID]`. */
-export function parseChapter(text, file) {
-  const status = /^Status:\s*(\w+)/im.exec(text)?.[1]?.toLowerCase() ?? 'draft';
-  const lines = text.split('\n');
-  const reqs = [];
-  let inCode = false;
-  for (let i = 0; i < lines.length; i++) {
-    if (/^\s*```/.test(lines[i])) inCode = !inCode;
-    if (inCode) continue;
-    const m = ID.exec(lines[i]);
-    if (!m) continue;
-    // The requirement runs until a blank line, a new list item, a heading or the next id.
-    let body = lines[i];
-    for (let j = i + 1; j < lines.length; j++) {
-      const l = lines[j];
-      if (l.trim() === '' || /^\s*([-*+]|\d+\.)\s/.test(l) || /^#/.test(l) || ID.test(l)) break;
-      body += ` ${l.trim()}`;
-    }
-    const level = LEVELS.find(([, re]) => re.test(body))?.[0] ?? 'INFO';
-    const withdrawn = /\(withdrawn\)/i.test(body);
-    reqs.push({ id: m[1], level, withdrawn, file, line: i + 1, text: body.replace(ID, '').trim() });
-  }
-  return { status, reqs };
-}
-
 function walk(dir, out = []) {
   for (const name of readdirSync(dir)) {
     if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
@@ -69,7 +38,9 @@ function walk(dir, out = []) {
 }
 
 const specDir = join(root, 'spec');
-const chapters = readdirSync(specDir).filter((f) => /^\d\d-.*\.md$/.test(f)).sort();
+const chapters = readdirSync(specDir)
+  .filter((f) => /^\d\d-.*\.md$/.test(f))
+  .sort();
 const requirements = [];
 const seen = new Map();
 const problems = [];
@@ -92,7 +63,8 @@ for (const base of ['packages', 'conformance']) {
     continue;
   }
   for (const p of walk(dir)) {
-    if (/\.test\.[cm]?[jt]s$/.test(p) || (/conformance\/(catalogue|src\/catalogue)\//.test(p) && /\.[jt]s$/.test(p))) testFiles.push(p);
+    if (/\.test\.[cm]?[jt]s$/.test(p) || (/conformance\/(catalogue|src\/catalogue)\//.test(p) && /\.[jt]s$/.test(p)))
+      testFiles.push(p);
   }
 }
 const citations = new Map();
@@ -103,7 +75,8 @@ for (const p of testFiles) {
   for (const m of text.matchAll(TOKEN)) {
     const id = m[1];
     if (!seen.has(id)) {
-      if (/^(GEN|WIRE|ID|CHAN|CRYPTO|NET|LOGIN|POLICY|SN|DIR|STORE|NAT|RELAY|NODE|E2E|FILE|CALL|ELECT|SHIM)-/.test(id)) citedUnknown.add(`${id} (${relative(root, p)})`);
+      if (/^(GEN|WIRE|ID|CHAN|CRYPTO|NET|LOGIN|POLICY|SN|DIR|STORE|NAT|RELAY|NODE|E2E|FILE|CALL|ELECT|SHIM)-/.test(id))
+        citedUnknown.add(`${id} (${relative(root, p)})`);
       continue;
     }
     const set = citations.get(id) ?? new Set();
@@ -134,7 +107,9 @@ if (args.has('--json')) {
   const byLevel = (lvl) => counted.filter((r) => r.level === lvl).length;
   for (const r of shown) {
     const tests = [...(citations.get(r.id) ?? [])];
-    console.log(`${tests.length ? 'ok  ' : 'GAP '} ${r.id.padEnd(20)} ${r.level.padEnd(6)} ${tests.length ? tests.join(', ') : '— no test cites it'}`);
+    console.log(
+      `${tests.length ? 'ok  ' : 'GAP '} ${r.id.padEnd(20)} ${r.level.padEnd(6)} ${tests.length ? tests.join(', ') : '— no test cites it'}`,
+    );
   }
   console.log(
     `\nspec coverage: ${chapters.length} chapters, ${counted.length} requirements (${byLevel('MUST')} MUST, ${byLevel('SHOULD')} SHOULD, ${byLevel('MAY')} MAY); ` +
