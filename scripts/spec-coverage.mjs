@@ -63,8 +63,10 @@ for (const base of ['packages', 'conformance']) {
     continue;
   }
   for (const p of walk(dir)) {
-    if (/\.test\.[cm]?[jt]s$/.test(p) || (/conformance\/(catalogue|src\/catalogue)\//.test(p) && /\.[jt]s$/.test(p)))
-      testFiles.push(p);
+    // Test files, and the shared suites they run (contract suites, fixtures) under a test/ folder.
+    const isTest = /\.test\.[cm]?[jt]s$/.test(p) || /\/test\/.*\.[cm]?[jt]s$/.test(p);
+    const isCatalogue = /conformance\/(catalogue|src\/catalogue)\//.test(p) && /\.[jt]s$/.test(p);
+    if (isTest || isCatalogue) testFiles.push(p);
   }
 }
 const citations = new Map();

@@ -17,23 +17,33 @@ export interface CryptoSuite {
 
   sha256(data: Uint8Array): Uint8Array;
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
-  /** RFC 5869 HKDF-SHA-256. `length` at most 255 * 32. */
+  /** RFC 5869 HKDF-SHA-256. `length` from 1 to 255 * 32, else ApiMisuse ([CRYPTO-HKDF-2]). */
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
 
   /** The X25519 public key of a 32-byte private key (RFC 7748 §6.1). */
   x25519PublicKey(privateKey: Uint8Array): Uint8Array;
-  /** X25519(privateKey, publicKey). Throws DecryptError(INVALID_KEY) when the result is all zeros. */
+  /**
+   * X25519(privateKey, publicKey) of RFC 7748 §5 (twist and non-canonical public keys are computed,
+   * [CRYPTO-X25519-1]). Throws DecryptError(INVALID_KEY) when the result is all zeros ([CRYPTO-X25519-2]).
+   */
   x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
 
   /** The Ed25519 public key of a 32-byte secret seed (RFC 8032 §5.1.5). */
   ed25519PublicKey(seed: Uint8Array): Uint8Array;
   ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array;
-  /** Strict RFC 8032 verification: non-canonical encodings and S >= L are rejected. Never throws. */
+  /**
+   * Strict RFC 8032 verification as spec/04-crypto.md §6 defines it: wrong lengths, non-canonical
+   * A or R, S >= L, and small-order A or R are rejected, then the cofactorless equation decides
+   * ([CRYPTO-ED25519-2..6]). Returns false for any bad input; never throws.
+   */
   ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
 
   /** ChaCha20-Poly1305 (RFC 8439): returns ciphertext || 16-byte tag. */
   aeadSeal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array;
-  /** Opens ciphertext || tag; throws DecryptError(DECRYPT_FAILED) on any authentication failure. */
+  /**
+   * Opens ciphertext || tag; throws DecryptError(DECRYPT_FAILED), one error without detail, on any
+   * failure, including an input shorter than the tag ([CRYPTO-AEAD-3], [CRYPTO-AEAD-4]).
+   */
   aeadOpen(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array;
 }
 
