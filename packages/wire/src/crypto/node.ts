@@ -62,12 +62,51 @@ function base64url(bytes: Uint8Array): string {
  * ([CRYPTO-KEY-2] is a SHOULD, and a KeyObject keeps a copy in OpenSSL memory either way).
  */
 function privateKeyObject(crv: OkpCurve, raw: Uint8Array): NodeCryptoModule.KeyObject {
-  return lib().createPrivateKey({ key: { kty: 'OKP', crv, d: base64url(raw), x: '' }, format: 'jwk' });
+  return memoized(crv, raw, 'private');
+}
+
+function importKey(crv: OkpCurve, raw: Uint8Array, kind: 'private' | 'public'): NodeCryptoModule.KeyObject {
+  return kind === 'private'
+    ? lib().createPrivateKey({ key: { kty: 'OKP', crv, d: base64url(raw), x: '' }, format: 'jwk' })
+    : lib().createPublicKey({ key: { kty: 'OKP', crv, x: base64url(raw) }, format: 'jwk' });
+}
+
+interface MemoEntry {
+  readonly crv: OkpCurve;
+  readonly kind: 'private' | 'public';
+  readonly raw: Uint8Array;
+  readonly key: NodeCryptoModule.KeyObject;
+}
+
+/**
+ * Imported KeyObjects, remembered per key array. Importing dominates the cost of a handshake: each
+ * side uses its ephemeral private key in three operations and its static key in two, and a remote
+ * ephemeral key in two; a login server signs with one key all day. An entry is used only while the
+ * array still holds exactly the bytes the key was made from (a 32-byte comparison), so a caller that
+ * wipes or reuses its array never gets a stale key; and it dies with the array (WeakMap). The copy of
+ * the bytes lives as long as the caller's own array and the KeyObject's copy inside OpenSSL, which
+ * cannot be wiped either ([CRYPTO-KEY-2] is a SHOULD for exactly this reason).
+ */
+const keyMemo = new WeakMap<Uint8Array, MemoEntry>();
+
+function memoized(crv: OkpCurve, raw: Uint8Array, kind: 'private' | 'public'): NodeCryptoModule.KeyObject {
+  const hit = keyMemo.get(raw);
+  if (hit !== undefined && hit.crv === crv && hit.kind === kind && sameBytes(hit.raw, raw)) return hit.key;
+  const key = importKey(crv, raw, kind);
+  keyMemo.set(raw, { crv, kind, raw: raw.slice(), key });
+  return key;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
 }
 
 /** A public KeyObject from a raw 32-byte key (JWK again: ~60,000/s against ~7,000/s for SPKI DER). */
 function publicKeyObject(crv: OkpCurve, raw: Uint8Array): NodeCryptoModule.KeyObject {
-  return lib().createPublicKey({ key: { kty: 'OKP', crv, x: base64url(raw) }, format: 'jwk' });
+  return memoized(crv, raw, 'public');
 }
 
 /** The raw 32-byte public key of a KeyObject (JWK export is ~20x faster than SPKI DER here). */

@@ -40,6 +40,19 @@ export namespace parley {
             ROLE_LOGIN = 3
         }
 
+        enum SignatureContext {
+            SIGNATURE_CONTEXT_UNSPECIFIED = 0,
+            SIGNATURE_CONTEXT_CERTIFICATE = 1,
+            SIGNATURE_CONTEXT_STATIC_KEY_BINDING = 2,
+            SIGNATURE_CONTEXT_PRESENCE_RECORD = 3,
+            SIGNATURE_CONTEXT_SUPERNODE_LIST = 4,
+            SIGNATURE_CONTEXT_NETWORK_POLICY = 5,
+            SIGNATURE_CONTEXT_REVOCATION_LIST = 6,
+            SIGNATURE_CONTEXT_PREKEY_BUNDLE = 7,
+            SIGNATURE_CONTEXT_ELECTION_REPORT = 8,
+            SIGNATURE_CONTEXT_ATTESTATION = 9
+        }
+
         interface ISigned extends parley.v1.Signed.$Properties {
         }
 
@@ -49,6 +62,7 @@ export namespace parley {
             body: Uint8Array;
             signature: Uint8Array;
             signerKeyId: Uint8Array;
+            context: parley.v1.SignatureContext;
             static create(properties: parley.v1.Signed.$Shape): parley.v1.Signed & parley.v1.Signed.$Shape;
             static create(properties?: parley.v1.Signed.$Properties): parley.v1.Signed;
             static encode(message: parley.v1.Signed.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -60,6 +74,7 @@ export namespace parley {
                 body?: (Uint8Array|null);
                 signature?: (Uint8Array|null);
                 signerKeyId?: (Uint8Array|null);
+                context?: (parley.v1.SignatureContext|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = parley.v1.Signed.$Properties;

@@ -264,6 +264,36 @@ export const parley = $root.parley = (() => {
             return values;
         })();
 
+        /**
+         * SignatureContext enum.
+         * @name parley.v1.SignatureContext
+         * @enum {number}
+         * @property {number} SIGNATURE_CONTEXT_UNSPECIFIED=0 SIGNATURE_CONTEXT_UNSPECIFIED value
+         * @property {number} SIGNATURE_CONTEXT_CERTIFICATE=1 SIGNATURE_CONTEXT_CERTIFICATE value
+         * @property {number} SIGNATURE_CONTEXT_STATIC_KEY_BINDING=2 SIGNATURE_CONTEXT_STATIC_KEY_BINDING value
+         * @property {number} SIGNATURE_CONTEXT_PRESENCE_RECORD=3 SIGNATURE_CONTEXT_PRESENCE_RECORD value
+         * @property {number} SIGNATURE_CONTEXT_SUPERNODE_LIST=4 SIGNATURE_CONTEXT_SUPERNODE_LIST value
+         * @property {number} SIGNATURE_CONTEXT_NETWORK_POLICY=5 SIGNATURE_CONTEXT_NETWORK_POLICY value
+         * @property {number} SIGNATURE_CONTEXT_REVOCATION_LIST=6 SIGNATURE_CONTEXT_REVOCATION_LIST value
+         * @property {number} SIGNATURE_CONTEXT_PREKEY_BUNDLE=7 SIGNATURE_CONTEXT_PREKEY_BUNDLE value
+         * @property {number} SIGNATURE_CONTEXT_ELECTION_REPORT=8 SIGNATURE_CONTEXT_ELECTION_REPORT value
+         * @property {number} SIGNATURE_CONTEXT_ATTESTATION=9 SIGNATURE_CONTEXT_ATTESTATION value
+         */
+        v1.SignatureContext = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "SIGNATURE_CONTEXT_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "SIGNATURE_CONTEXT_CERTIFICATE"] = 1;
+            values[valuesById[2] = "SIGNATURE_CONTEXT_STATIC_KEY_BINDING"] = 2;
+            values[valuesById[3] = "SIGNATURE_CONTEXT_PRESENCE_RECORD"] = 3;
+            values[valuesById[4] = "SIGNATURE_CONTEXT_SUPERNODE_LIST"] = 4;
+            values[valuesById[5] = "SIGNATURE_CONTEXT_NETWORK_POLICY"] = 5;
+            values[valuesById[6] = "SIGNATURE_CONTEXT_REVOCATION_LIST"] = 6;
+            values[valuesById[7] = "SIGNATURE_CONTEXT_PREKEY_BUNDLE"] = 7;
+            values[valuesById[8] = "SIGNATURE_CONTEXT_ELECTION_REPORT"] = 8;
+            values[valuesById[9] = "SIGNATURE_CONTEXT_ATTESTATION"] = 9;
+            return values;
+        })();
+
         v1.Signed = (function() {
 
             /**
@@ -272,6 +302,7 @@ export const parley = $root.parley = (() => {
              * @property {Uint8Array|null} [body] Signed body
              * @property {Uint8Array|null} [signature] Signed signature
              * @property {Uint8Array|null} [signerKeyId] Signed signerKeyId
+             * @property {parley.v1.SignatureContext|null} [context] Signed context
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -328,6 +359,14 @@ export const parley = $root.parley = (() => {
             Signed.prototype.signerKeyId = $util.newBuffer([]);
 
             /**
+             * Signed context.
+             * @member {parley.v1.SignatureContext} context
+             * @memberof parley.v1.Signed
+             * @instance
+             */
+            Signed.prototype.context = 0;
+
+            /**
              * Creates a new Signed instance using the specified properties.
              * @function create
              * @memberof parley.v1.Signed
@@ -365,6 +404,8 @@ export const parley = $root.parley = (() => {
                     writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.signature);
                 if (message.signerKeyId != null && $Object.hasOwnProperty.call(message, "signerKeyId") && message.signerKeyId.length)
                     writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.signerKeyId);
+                if (message.context != null && $Object.hasOwnProperty.call(message, "context") && message.context !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).int32(message.context);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -434,6 +475,15 @@ export const parley = $root.parley = (() => {
                                 message.signerKeyId = value;
                             else
                                 delete message.signerKeyId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.context = value;
+                            else
+                                delete message.context;
                             continue;
                         }
                     }

@@ -1,0 +1,247 @@
+/**
+ * The top-level control packet (spec/01-packets.md §2-§6: WIRE-PKT-*, WIRE-ENC-*, WIRE-INT-*,
+ * WIRE-UTF8-*, WIRE-LIMIT-*; schema spec/proto/parley/v1/packet.proto).
+ *
+ * `decodePacket` checks the size first, then scans the envelope and walks the body's raw encoding once
+ * against the limits table (./limits.ts), then lets protobufjs build the body, and returns a typed `Packet` whose `body` is
+ * a discriminated union. It throws nothing but `DecodeError`. `encodePacket` checks a packet against the
+ * same rules and produces the canonical encoding (WIRE-ENC-1).
+ */
+import $protobuf from 'protobufjs/minimal.js';
+import {
+  checkEncoding,
+  checkFields,
+  fail,
+  lastVarintTooWide,
+  lastVarintValue,
+  scanVarint,
+  skipField,
+  varintFailure,
+} from '../codec/check.js';
+import { encodeMessage } from '../codec/proto.js';
+import { ApiMisuse, DecodeError, ErrorCode, isWireCode } from '../errors.js';
+import { parley } from '../gen/parley.js';
+import {
+  BODY_NUMBER_FIRST,
+  BODY_NUMBER_LAST,
+  MAX_DATAGRAM_PACKET_SIZE,
+  MAX_STREAM_PACKET_SIZE,
+  PACKET_RULES,
+} from './limits.js';
+
+const Reader = $protobuf.Reader;
+
+/** Sent before closing a channel on purpose (WIRE-CLOSE-*); code 0 is an orderly close. */
+export interface Close {
+  readonly code: ErrorCode;
+  readonly detail: string;
+}
+/** A liveness and round-trip probe (WIRE-PING-*). `data` is a view into the received bytes. */
+export interface Ping {
+  readonly sequence: number;
+  readonly data: Uint8Array;
+}
+/** The answer to a Ping: its `sequence` and `data`, echoed. */
+export interface Pong {
+  readonly sequence: number;
+  readonly data: Uint8Array;
+}
+/** A request was refused; the channel stays open (WIRE-ERRREPLY-*). */
+export interface ErrorReply {
+  readonly code: ErrorCode;
+  readonly detail: string;
+}
+
+/** The body types, by their `oneof body` member name in packet.proto. Later chapters add theirs here. */
+export interface PacketBodies {
+  close: Close;
+  ping: Ping;
+  pong: Pong;
+  error: ErrorReply;
+}
+export type PacketBodyName = keyof PacketBodies;
+/** Exactly one body (WIRE-PKT-4), tagged with its member name. */
+export type PacketBody = {
+  [K in PacketBodyName]: { readonly case: K; readonly value: PacketBodies[K] };
+}[PacketBodyName];
+
+export interface Packet {
+  /** 0 when no reply is expected; otherwise correlates a response with its request (WIRE-PKT-2, -3). */
+  readonly requestId: number;
+  readonly body: PacketBody;
+}
+
+/** Which kind of channel a packet travels on: it decides the size limit and the code for exceeding it. */
+export type ChannelKind = 'stream' | 'datagram';
+
+export interface DecodePacketOptions {
+  /** 'stream' (default) or 'datagram'. */
+  readonly channel?: ChannelKind;
+  /**
+   * The largest packet accepted, in bytes. Defaults to MAX_STREAM_PACKET_SIZE on streams and to
+   * MAX_DATAGRAM_PACKET_SIZE on datagrams.
+   */
+  readonly maxSize?: number;
+}
+
+/**
+ * The packet had no body, or a body this implementation does not know (WIRE-PKT-6). Not fatal: the
+ * receiver answers ErrorReply(UNKNOWN_BODY) when `requestId` is not 0, and the channel stays open.
+ */
+export class UnknownBodyError extends DecodeError {
+  override readonly name: string = 'UnknownBodyError';
+  /** The packet's request_id (0 when it expects no reply). */
+  readonly requestId: number;
+  /** The body's field number when there was one this implementation does not know; 0 when none. */
+  readonly field: number;
+  constructor(requestId: number, field: number) {
+    super(ErrorCode.UNKNOWN_BODY, field === 0 ? 'Packet: no body' : `Packet: unknown body ${field}`);
+    this.requestId = requestId;
+    this.field = field;
+  }
+}
+
+/**
+ * Decodes one packet: the plaintext of one Noise transport message (stream) or of one datagram.
+ * Throws DecodeError with the code of the first violation; UnknownBodyError (a DecodeError) when the
+ * body is missing or unknown. Decoded `bytes` fields are views into `bytes`.
+ */
+export function decodePacket(bytes: Uint8Array, options?: DecodePacketOptions): Packet {
+  const channel = options?.channel ?? 'stream';
+  const maxSize = options?.maxSize ?? (channel === 'stream' ? MAX_STREAM_PACKET_SIZE : MAX_DATAGRAM_PACKET_SIZE);
+  // [WIRE-LIMIT-3] [WIRE-LIMIT-4] size first, before any decoding or allocation.
+  if (bytes.length > maxSize) {
+    const code = channel === 'stream' ? ErrorCode.FRAME_TOO_LARGE : ErrorCode.DATAGRAM_TOO_LARGE;
+    throw new DecodeError(code, `Packet: ${bytes.length} bytes, limit ${maxSize}`);
+  }
+  // The envelope is scanned here rather than by protobufjs's Packet.decode, whose oneof setter deletes
+  // properties and halves the decode rate; the body is then checked and decoded on its own.
+  const rules = PACKET_RULES;
+  const end = bytes.length;
+  let requestId = 0;
+  let seen = 0; // 1: request_id, 2: a body member
+  let bodyNumber = 0;
+  let bodyStart = 0;
+  let bodyEnd = 0;
+  let pos = 0;
+  while (pos < end) {
+    let r = scanVarint(bytes, pos, end, 32);
+    if (r < 0) varintFailure(r, rules, 'tag');
+    if (lastVarintTooWide()) fail(ErrorCode.MALFORMED, rules, 'tag above 32 bits'); // [WIRE-ENC-3]
+    pos = r;
+    const tag = lastVarintValue();
+    const number = tag >>> 3;
+    const wireType = tag & 7;
+    if (number === 1) {
+      if (wireType !== 0) fail(ErrorCode.MALFORMED, rules, `request_id: wire type ${wireType}`); // [WIRE-ENC-3]
+      if (seen & 1) fail(ErrorCode.MALFORMED, rules, 'request_id occurs twice'); // [WIRE-ENC-4]
+      seen |= 1;
+      r = scanVarint(bytes, pos, end, 32);
+      if (r < 0) varintFailure(r, rules, 'request_id');
+      if (lastVarintTooWide()) fail(ErrorCode.INTEGER_RANGE, rules, 'request_id: above 2^32-1'); // [WIRE-INT-2]
+      requestId = lastVarintValue();
+      pos = r;
+    } else if (number >= BODY_NUMBER_FIRST && number <= BODY_NUMBER_LAST) {
+      // [WIRE-PKT-4] [WIRE-ENC-4] at most one body member, known or not; every body is a message.
+      if (seen & 2) fail(ErrorCode.MALFORMED, rules, `second body (field ${number})`);
+      seen |= 2;
+      if (wireType !== 2) fail(ErrorCode.MALFORMED, rules, `body ${number}: wire type ${wireType}`);
+      r = scanVarint(bytes, pos, end, 32);
+      if (r < 0) varintFailure(r, rules, `body ${number}`);
+      const length = lastVarintValue();
+      if (lastVarintTooWide() || r + length > end)
+        fail(ErrorCode.TRUNCATED, rules, `body ${number}: length past the end`);
+      bodyNumber = number;
+      bodyStart = r;
+      bodyEnd = r + length;
+      pos = bodyEnd;
+    } else {
+      if (number === 0) fail(ErrorCode.MALFORMED, rules, 'field number 0'); // [WIRE-ENC-3]
+      pos = skipField(bytes, pos, end, wireType, rules, number); // [GEN-VER-3] unknown fields are skipped
+    }
+  }
+  const member = bodyNumber < rules.byNumber.length ? rules.byNumber[bodyNumber] : undefined;
+  // [WIRE-PKT-4] [WIRE-PKT-6] no body, or one this implementation does not know.
+  if (member === undefined) throw new UnknownBodyError(requestId, bodyNumber);
+  // [WIRE-ENC-3] [WIRE-INT-2] [WIRE-UTF8-1] [WIRE-LIMIT-1] one pass over the body's raw bytes.
+  checkEncoding(bytes, member.message!, bodyStart, bodyEnd, 1);
+  const reader = Reader.create(bytes);
+  reader.pos = bodyStart;
+  const length = bodyEnd - bodyStart;
+  try {
+    switch (member.property as PacketBodyName) {
+      // Bodies are returned as plain objects with every field an own property: protobufjs keeps zero
+      // values on the prototype, where spreading or serializing a value would lose them.
+      case 'close': {
+        const m = parley.v1.Close.decode(reader, length);
+        return { requestId, body: { case: 'close', value: { code: m.code, detail: m.detail } } };
+      }
+      case 'ping': {
+        const m = parley.v1.Ping.decode(reader, length);
+        return { requestId, body: { case: 'ping', value: { sequence: m.sequence, data: m.data } } };
+      }
+      case 'pong': {
+        const m = parley.v1.Pong.decode(reader, length);
+        return { requestId, body: { case: 'pong', value: { sequence: m.sequence, data: m.data } } };
+      }
+      case 'error': {
+        const m = parley.v1.ErrorReply.decode(reader, length);
+        // [WIRE-ERRREPLY-1] an ErrorReply names a code.
+        if (m.code === ErrorCode.ERROR_CODE_UNSPECIFIED)
+          throw new DecodeError(ErrorCode.MISSING_FIELD, 'ErrorReply: no code');
+        return { requestId, body: { case: 'error', value: { code: m.code, detail: m.detail } } };
+      }
+    }
+  } catch (e) {
+    if (e instanceof DecodeError) throw e;
+    // Not reached after checkEncoding; kept so that a decoder never throws anything but DecodeError.
+    throw new DecodeError(ErrorCode.MALFORMED, `Packet: ${(e as Error).message}`, { cause: e });
+  }
+  // A member in PACKET_RULES that this switch does not decode yet: a body this implementation does not know.
+  throw new UnknownBodyError(requestId, bodyNumber);
+}
+
+export interface EncodePacketOptions {
+  /** The largest encoding allowed; defaults to MAX_STREAM_PACKET_SIZE. */
+  readonly maxSize?: number;
+}
+
+/**
+ * Encodes `packet` canonically (WIRE-ENC-1). Throws ApiMisuse when the packet breaks a rule a receiver
+ * enforces (a limit, an integer range, a string without UTF-8 encoding, a local-only error code, an
+ * ErrorReply without code) or its encoding exceeds `maxSize`: a sender never sends what a receiver refuses.
+ */
+export function encodePacket(packet: Packet, options?: EncodePacketOptions): Uint8Array {
+  const { body } = packet;
+  const message: parley.v1.Packet.$Properties = { requestId: packet.requestId };
+  switch (body.case) {
+    case 'close':
+      checkCode(body.value.code, 'Close', true);
+      message.close = { code: body.value.code, detail: body.value.detail };
+      break;
+    case 'ping':
+      message.ping = { sequence: body.value.sequence, data: body.value.data };
+      break;
+    case 'pong':
+      message.pong = { sequence: body.value.sequence, data: body.value.data };
+      break;
+    case 'error':
+      checkCode(body.value.code, 'ErrorReply', false);
+      message.error = { code: body.value.code, detail: body.value.detail };
+      break;
+    default:
+      throw new ApiMisuse(`Packet: unknown body ${(body as { case: unknown }).case}`);
+  }
+  checkFields(message, PACKET_RULES);
+  const bytes = encodeMessage(parley.v1.Packet, message);
+  const maxSize = options?.maxSize ?? MAX_STREAM_PACKET_SIZE;
+  // [WIRE-LIMIT-3] a sender never produces a packet its channel cannot carry.
+  if (bytes.length > maxSize) throw new ApiMisuse(`Packet: ${bytes.length} bytes, limit ${maxSize}`);
+  return bytes;
+}
+
+function checkCode(code: number, what: string, zeroAllowed: boolean): void {
+  if (code === 0 && zeroAllowed) return; // [WIRE-CLOSE-1] code 0: an orderly close
+  // [GEN-ERR-5] local codes (600-699) and codes outside the table's ranges are never sent.
+  if (!isWireCode(code)) throw new ApiMisuse(`${what}: code ${code} is not sent on the wire`);
+}
