@@ -42,6 +42,19 @@ function checkLength(length: number): void {
  * channel closes). Returned frames may be views into `chunk`: a caller that reuses its chunk buffers
  * must consume or copy them first.
  */
+/**
+ * A malformed frame. `frames` holds the whole frames that the failing `push` completed before the
+ * malformed header: a driver delivers them, then closes ([CHAN-FRAME-4]).
+ */
+export class FramingError extends DecodeError {
+  override readonly name: string = 'FramingError';
+  readonly frames: readonly Uint8Array[];
+  constructor(code: ErrorCode, detail: string, frames: readonly Uint8Array[]) {
+    super(code, detail);
+    this.frames = frames;
+  }
+}
+
 export class FrameDecoder {
   /** First header byte when a header is split across chunks, else -1. */
   #headerByte = -1;
@@ -98,9 +111,10 @@ export class FrameDecoder {
         break;
       }
       if (length === 0) {
-        // [CHAN-FRAME-3]
+        // [CHAN-FRAME-3] and [CHAN-FRAME-4]: the frames this chunk completed before the bad header go
+        // with the error, so the frames delivered before it do not depend on how reads were split.
         this.#failed = true;
-        throw new DecodeError(ErrorCode.MALFORMED, 'zero-length frame');
+        throw new FramingError(ErrorCode.MALFORMED, 'zero-length frame', frames);
       }
       if (end - at >= length) {
         frames.push(chunk.subarray(at, at + length));

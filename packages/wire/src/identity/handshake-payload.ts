@@ -130,7 +130,9 @@ export function checkLocalIdentity(suite: CryptoSuite, identity: LocalIdentity):
 
 // Ed25519 signatures are deterministic, so remembering the last binding per seed changes no byte of
 // output; it saves one signature per handshake when the Noise static key is long-lived.
-const bindingCache = new WeakMap<Uint8Array, { staticKey: Uint8Array; signature: Uint8Array }>();
+// The entry is used only while the seed array still holds the seed it was made with, so a caller that
+// overwrites its seed array in place never gets another key's signature.
+const bindingCache = new WeakMap<Uint8Array, { seed: Uint8Array; staticKey: Uint8Array; signature: Uint8Array }>();
 
 /** [ID-HS-3] The binding signature: the leaf key's signature over the static-key-binding context and the static key. */
 export function signStaticKeyBinding(
@@ -139,14 +141,16 @@ export function signStaticKeyBinding(
   noiseStaticPublicKey: Uint8Array,
 ): Uint8Array {
   const cached = bindingCache.get(seed);
-  if (cached !== undefined && bytesEqual(cached.staticKey, noiseStaticPublicKey)) return cached.signature;
+  if (cached !== undefined && bytesEqual(cached.seed, seed) && bytesEqual(cached.staticKey, noiseStaticPublicKey)) {
+    return cached.signature;
+  }
   const signature = signWithContext(
     suite,
     seed,
     SignatureContext.SIGNATURE_CONTEXT_STATIC_KEY_BINDING,
     noiseStaticPublicKey,
   );
-  bindingCache.set(seed, { staticKey: copyBytes(noiseStaticPublicKey), signature });
+  bindingCache.set(seed, { seed: copyBytes(seed), staticKey: copyBytes(noiseStaticPublicKey), signature });
   return signature;
 }
 

@@ -238,3 +238,20 @@ describe('datagram channel', () => {
     expect(dgram.subarray(DATAGRAM_HEADER_LENGTH, DATAGRAM_HEADER_LENGTH + 20)).not.toEqual(stream.subarray(0, 20));
   });
 });
+
+describe('the order of datagram checks', () => {
+  it('[CHAN-DGRAM-3] a datagram that is both short and of another type is TRUNCATED (length is checked first)', () => {
+    const short = new Uint8Array(DATAGRAM_HEADER_LENGTH + 2).fill(0x7f);
+    expect(() => readReceiverIndex(short)).toThrow(expect.objectContaining({ code: ErrorCode.TRUNCATED }));
+    const long = new Uint8Array(MAX_DATAGRAM_LENGTH + 1).fill(0x7f);
+    const ch = new DatagramChannel(nodeCrypto, {
+      sendKey: new Uint8Array(32),
+      receiveKey: new Uint8Array(32),
+      localIndex: 1,
+      remoteIndex: 2,
+    });
+    expect(() => ch.open(long)).toThrow(expect.objectContaining({ code: ErrorCode.DATAGRAM_TOO_LARGE }));
+    const wrongType = new Uint8Array(40).fill(0x7f);
+    expect(() => ch.open(wrongType)).toThrow(expect.objectContaining({ code: ErrorCode.MALFORMED }));
+  });
+});

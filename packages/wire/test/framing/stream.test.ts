@@ -12,6 +12,7 @@ import {
   encodeFrameHeader,
   FRAME_HEADER_LENGTH,
   FrameDecoder,
+  FramingError,
   MAX_FRAME_LENGTH,
 } from '../../src/framing/stream.js';
 import {
@@ -170,5 +171,41 @@ describe('stream framing', () => {
     expect(feed(toR, stream).map((f) => b.decrypt(f))).toEqual(packets);
     const [short] = feed(toR, encodeFrame(frame(15, 0)));
     expect(() => b.decrypt(short!)).toThrow(expect.objectContaining({ code: ErrorCode.MALFORMED }));
+  });
+});
+
+describe('a malformed frame under any chunking', () => {
+  /** Every frame a driver delivers: those `push` returned, then those a FramingError carries. */
+  function delivered(bytes: Uint8Array, cuts: number[]): { frames: string[]; code: number | undefined } {
+    const d = new FrameDecoder();
+    const frames: string[] = [];
+    const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((x, y) => x - y);
+    let at = 0;
+    try {
+      for (const p of [...points, bytes.length]) {
+        for (const f of d.push(bytes.subarray(at, p))) frames.push(Buffer.from(f).toString('hex'));
+        at = p;
+      }
+      return { frames, code: undefined };
+    } catch (e) {
+      if (!(e instanceof FramingError)) throw e;
+      for (const f of e.frames) frames.push(Buffer.from(f).toString('hex'));
+      return { frames, code: e.code };
+    }
+  }
+  it('[CHAN-FRAME-4] [CHAN-FRAME-3] delivers exactly the frames before it, however the reads are split', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 40 }), { maxLength: 5 }),
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 40 }), { maxLength: 3 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (before, after, cuts) => {
+          const stream = Buffer.concat([...before.map(encodeFrame), Uint8Array.of(0, 0), ...after.map(encodeFrame)]);
+          const got = delivered(stream, cuts);
+          expect(got.code).toBe(ErrorCode.MALFORMED);
+          expect(got.frames).toEqual(before.map((b) => Buffer.from(b).toString('hex')));
+        },
+      ),
+    );
   });
 });

@@ -371,3 +371,36 @@ describe('handshake identity payload (spec/02-identity.md §7)', () => {
     expect(verifyHandshakePayload(suite, b, otherStaticKey, policy).peer.certificate.subject).toBe('alice');
   });
 });
+
+describe('the binding signature memo', () => {
+  it('[ID-HS-3] a seed array overwritten in place signs with the new seed, never the remembered one', () => {
+    const net = makeNetwork(nodeCrypto, 'binding memo');
+    const a = makeMember(net, {}, 501);
+    const b = makeMember(net, {}, 502);
+    const staticKey = new Uint8Array(32).fill(9);
+    const seed = a.local.seed.slice();
+    const first = buildHandshakePayload(nodeCrypto, { chain: a.chain, seed }, staticKey, {
+      protocolVersions: [1],
+      software: '',
+    });
+    seed.set(b.local.seed); // the caller reuses its array for another identity
+    const second = buildHandshakePayload(nodeCrypto, { chain: b.chain, seed }, staticKey, {
+      protocolVersions: [1],
+      software: '',
+    });
+    expect(
+      verifyHandshakePayload(nodeCrypto, first, staticKey, {
+        ...policyFor(net),
+        nowMs: NOW,
+        acceptedRoles: [Role.ROLE_USER],
+      }).peer.certificate.serial,
+    ).toBe(501);
+    expect(
+      verifyHandshakePayload(nodeCrypto, second, staticKey, {
+        ...policyFor(net),
+        nowMs: NOW,
+        acceptedRoles: [Role.ROLE_USER],
+      }).peer.certificate.serial,
+    ).toBe(502);
+  });
+});
