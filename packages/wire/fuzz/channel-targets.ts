@@ -6,6 +6,7 @@
  * valid inputs made by a fixed network (fixed seeds, so a failure replays from its seed alone).
  */
 import fc from 'fast-check';
+import { concatBytes } from '../src/codec/bytes.js';
 import { nodeCrypto } from '../src/crypto/index.js';
 import { seededRandom } from '../src/crypto/random.js';
 import { DatagramChannel } from '../src/datagram/channel.js';
@@ -174,7 +175,7 @@ export const channelTargets: readonly FuzzTarget<unknown>[] = [
       fuzzInputArbitrary(
         fc
           .array(fc.uint8Array({ minLength: 1, maxLength: 300 }), { maxLength: 4 })
-          .map((ms) => concat(ms.map(encodeFrame))),
+          .map((ms) => concatBytes(ms.map(encodeFrame))),
       ),
       fc.array(fc.nat(), { maxLength: 8 }),
     ),
@@ -192,13 +193,3 @@ export const channelTargets: readonly FuzzTarget<unknown>[] = [
     format: ([bytes, cuts]: [Uint8Array, number[]]) => `${bytes.length} bytes cut at ${cuts.join(',')}: ${hex(bytes)}`,
   } as FuzzTarget<unknown>,
 ];
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

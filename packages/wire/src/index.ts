@@ -9,6 +9,7 @@
  *   datagram        spec/03-channels.md §8-9                    the datagram channel and replay window
  *   crypto          spec/04-crypto.md                           CryptoSuite on node:crypto and @noble
  */
+export * from './codec/bytes.js';
 export * from './codec/index.js';
 export * from './crypto/index.js';
 export * from './datagram/index.js';

@@ -12,16 +12,8 @@ import { defineMessage } from '../codec/rules.js';
 import type { CryptoSuite } from '../crypto/suite.js';
 import { ApiMisuse, DecodeError, ErrorCode, IdentityError, ParleyError } from '../errors.js';
 import { parley } from '../gen/parley.js';
-import {
-  type Certificate,
-  checkFixedLength,
-  checkText,
-  decodeCertificate,
-  malformed,
-  type Role,
-} from './certificate.js';
-import type { VerifiedCertificateCache } from './certificate-cache.js';
-import { MAX_CHAIN_LENGTH, verifyChain } from './chain.js';
+import { type Certificate, checkFixedLength, checkText, decodeCertificate, malformed } from './certificate.js';
+import { type ChainPolicy, MAX_CHAIN_LENGTH, verifyChain } from './chain.js';
 import { bytesEqual, copyBytes, PUBLIC_KEY_BYTES, SEED_BYTES, SIGNATURE_BYTES } from './keys.js';
 import { decodeSigned, SIGNED_RULES, SignatureContext, signWithContext, verifyWithContext } from './signed.js';
 
@@ -73,21 +65,8 @@ export interface PeerIdentity {
   trustAnchor: Uint8Array;
 }
 
-/** How a peer's payload is judged; the same fields as `ChainPolicy` ([ID-CHAIN-3]). */
-export interface VerifyPolicy {
-  /** Root public keys (32 bytes each) the verifier pins. */
-  trustAnchors: Uint8Array[];
-  /** The verifier's clock, unix milliseconds. */
-  nowMs: number;
-  /** Clock skew tolerated on both validity bounds; default 5 minutes. */
-  skewMs?: number;
-  /** Roles the peer's leaf certificate may have on this connection. */
-  acceptedRoles: Role[];
-  /** Revocation hook: true when `serial` under `issuerKeyId` is revoked. */
-  isRevoked?: (issuerKeyId: Uint8Array, serial: number) => boolean;
-  /** Optional memo of verified certificates, shared across handshakes ([ID-CHAIN-10]). */
-  cache?: VerifiedCertificateCache;
-}
+/** How a peer's payload is judged: exactly a chain policy ([ID-CHAIN-3], [ID-HS-7]). */
+export type VerifyPolicy = ChainPolicy;
 
 function misuse<T>(what: string, f: () => T): T {
   try {

@@ -5,6 +5,7 @@
  * A key id is SHA-256 of the raw 32-byte Ed25519 public key, all 32 bytes, no truncation
  * ([ID-KEY-1]); a network fingerprint is the key id of a root key ([ID-KEY-3]).
  */
+import { bytesEqual, copyBytes } from '../codec/bytes.js';
 import type { CryptoSuite, Random } from '../crypto/suite.js';
 import { ApiMisuse } from '../errors.js';
 
@@ -72,14 +73,5 @@ export function createRootKey(suite: CryptoSuite, source: Random | Uint8Array): 
  * An owned copy of `bytes` as a plain Uint8Array. (`Buffer#slice` returns a view, not a copy, and
  * protobufjs hands out Buffers under Node: never copy with `.slice()`.)
  */
-export function copyBytes(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(bytes);
-}
 
-/** Constant-time-shaped equality of two byte strings (lengths are public). */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
+export { bytesEqual, copyBytes };

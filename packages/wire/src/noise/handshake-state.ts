@@ -6,6 +6,7 @@
  * machinery runs any pattern and is what the published vectors are checked against, so that both are
  * held to the same SymmetricState and CipherState.
  */
+import { concatBytes } from '../codec/bytes.js';
 import type { CryptoSuite, Random } from '../crypto/suite.js';
 import { ApiMisuse, DecodeError, ErrorCode } from '../errors.js';
 import type { CipherState } from './cipher-state.js';
@@ -141,7 +142,7 @@ export class HandshakeState {
     }
     parts.push(ss.encryptAndHash(payload));
     this.#advance();
-    return concat(parts);
+    return concatBytes(parts);
   }
 
   /** ReadMessage(message, payload_buffer) (§5.3); returns the payload. */
@@ -251,16 +252,4 @@ export class HandshakeState {
     if (value === undefined) throw new ApiMisuse(`the pattern needs ${what}, which is not set`);
     return value;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }

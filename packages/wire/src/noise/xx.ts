@@ -11,6 +11,7 @@
  * channel.ts wraps it in the Parley state machine. The same bytes come out of the generic
  * HandshakeState (both are checked against the published XX vector).
  */
+import { concatBytes } from '../codec/bytes.js';
 import type { CryptoSuite } from '../crypto/suite.js';
 import { ApiMisuse, DecodeError, ErrorCode } from '../errors.js';
 import { TAG_LENGTH } from './cipher-state.js';
@@ -74,7 +75,7 @@ export class XXHandshake {
     const ss = this.symmetricState;
     ss.mixHash(this.#e.publicKey);
     const body = ss.encryptAndHash(payload); // no key yet: the payload travels in clear
-    return concat2(this.#e.publicKey, body);
+    return concatBytes([this.#e.publicKey, body]);
   }
 
   /** -> e (responder side) */
@@ -122,7 +123,7 @@ export class XXHandshake {
     const ss = this.symmetricState;
     const encryptedS = ss.encryptAndHash(this.#s.publicKey); // s
     ss.mixKey(this.#dh(this.#s, this.#re)); // se (initiator: DH(s, re))
-    return concat2(encryptedS, ss.encryptAndHash(payload));
+    return concatBytes([encryptedS, ss.encryptAndHash(payload)]);
   }
 
   /** -> s, se (responder side) */
@@ -167,11 +168,4 @@ export class XXHandshake {
 
 function need(message: Uint8Array, length: number): void {
   if (message.length < length) throw new DecodeError(ErrorCode.TRUNCATED, 'Noise handshake message too short');
-}
-
-function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

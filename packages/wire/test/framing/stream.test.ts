@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { concatBytes } from '../../src/codec/bytes.js';
 import { nodeCrypto, seededRandom } from '../../src/crypto/index.js';
 import { ApiMisuse, ErrorCode } from '../../src/errors.js';
 import {
@@ -23,16 +24,6 @@ import {
   startResponder,
 } from '../../src/noise/channel.js';
 import { config, openCodec } from '../noise/pki.js';
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 const hex = (frames: Uint8Array[]) => frames.map((f) => Buffer.from(f).toString('hex')).join('|');
 
@@ -68,7 +59,7 @@ describe('stream framing', () => {
 
   it('[CHAN-FRAME-4] frames split at every byte boundary decode identically to the whole stream', () => {
     const frames = [frame(1, 1), frame(300, 2), frame(2, 3), frame(256, 4), frame(255, 5)];
-    const stream = concat(frames.map(encodeFrame));
+    const stream = concatBytes(frames.map(encodeFrame));
     const want = hex(frames);
     expect(decodeChunks([stream])).toEqual(frames);
     let mismatches = 0;
@@ -91,7 +82,7 @@ describe('stream framing', () => {
         fc.array(fc.uint8Array({ minLength: 1, maxLength: 700 }), { maxLength: 12 }),
         fc.array(fc.integer({ min: 0, max: 10_000 }), { maxLength: 20 }),
         (frames, cuts) => {
-          const stream = concat(frames.map(encodeFrame));
+          const stream = concatBytes(frames.map(encodeFrame));
           const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((x, y) => x - y);
           const chunks: Uint8Array[] = [];
           let prev = 0;
@@ -142,7 +133,7 @@ describe('stream framing', () => {
     const toR = new FrameDecoder();
     const toI = new FrameDecoder();
     const wire = (actions: Step<string>['actions']) =>
-      concat(actions.flatMap((a) => (a.kind === 'Send' ? [encodeFrame(a.message)] : [])));
+      concatBytes(actions.flatMap((a) => (a.kind === 'Send' ? [encodeFrame(a.message)] : [])));
     const feed = (d: FrameDecoder, bytes: Uint8Array) => [...bytes].flatMap((b) => d.push(Uint8Array.of(b)));
     const live = (s: ChannelState<string>) => s.kind !== 'Established' && s.kind !== 'Closed';
     let pendingToR: Uint8Array = wire(i.actions);
@@ -153,21 +144,21 @@ describe('stream framing', () => {
       for (const f of framesR) {
         if (!live(r.state)) break;
         r = handleMessage(r.state, f);
-        pendingToI = concat([pendingToI, wire(r.actions)]);
+        pendingToI = concatBytes([pendingToI, wire(r.actions)]);
       }
       const framesI = feed(toI, pendingToI);
       pendingToI = new Uint8Array(0);
       for (const f of framesI) {
         if (!live(i.state)) break;
         i = handleMessage(i.state, f);
-        pendingToR = concat([pendingToR, wire(i.actions)]);
+        pendingToR = concatBytes([pendingToR, wire(i.actions)]);
       }
     }
     if (i.state.kind !== 'Established' || r.state.kind !== 'Established') throw new Error('not established');
     const a = i.state.channel.transport;
     const b = r.state.channel.transport;
     const packets = [frame(1, 1), frame(70_000 - 4481, 2), frame(0, 0)];
-    const stream = concat(packets.map((p) => encodeFrame(a.encrypt(p))));
+    const stream = concatBytes(packets.map((p) => encodeFrame(a.encrypt(p))));
     expect(feed(toR, stream).map((f) => b.decrypt(f))).toEqual(packets);
     const [short] = feed(toR, encodeFrame(frame(15, 0)));
     expect(() => b.decrypt(short!)).toThrow(expect.objectContaining({ code: ErrorCode.MALFORMED }));
