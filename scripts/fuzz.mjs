@@ -15,7 +15,8 @@ const usage = `usage: pnpm fuzz [--budget N] [--target GLOB] [--seed S] [--path 
 
 Runs the fuzz targets registered in packages/wire/fuzz/targets.ts with fast-check: each gets N executions
 (default 1,000,000) of random bytes and mutated valid encodings. A target fails when it throws anything but
-a ParleyError, or when one execution takes longer than --slow-ms (default 1000). Exit 1 on any failure.
+a ParleyError, or when one execution takes longer than --slow-ms (default 1000) twice in a row (a
+single pause of a busy machine is not a hang). Exit 1 on any failure.
 
   --budget N       executions per target (default 1000000; underscores allowed: 1_000_000)
   --target GLOB    only targets whose name matches (* and ?), e.g. --target 'packet*'

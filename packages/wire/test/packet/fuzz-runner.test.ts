@@ -50,6 +50,20 @@ describe('fuzz runner [WIRE-LIMIT-5]', () => {
         while (performance.now() < until) {}
       },
     });
-    expect(runTarget(slow, { budget: 3, seed: 1, slowMs: 10 }).failure?.error).toMatch(/took \d+ ms/);
+    expect(runTarget(slow, { budget: 3, seed: 1, slowMs: 10 }).failure?.error).toMatch(/took \d+ ms twice/);
+  });
+
+  it('[WIRE-LIMIT-5] does not call a single pause of the machine a hang: a slow execution must be slow again', () => {
+    let calls = 0;
+    const pausedOnce = decoderTarget({
+      name: 'paused-once',
+      valid: fc.constant(new Uint8Array([1])),
+      decode: () => {
+        if (calls++ !== 1) return; // the second execution stalls, as a GC pause or a busy machine would
+        const until = performance.now() + 30;
+        while (performance.now() < until) {}
+      },
+    });
+    expect(runTarget(pausedOnce, { budget: 5, seed: 1, slowMs: 10 }).failure).toBeUndefined();
   });
 });

@@ -1,0 +1,851 @@
+/**
+ * The deterministic network simulator (DESIGN.md §2, §9; spec/05-network.md): a virtual clock over an
+ * event queue, seeded randomness, hosts with IPv4 addresses on a flat "internet", access links (link.ts),
+ * NAT boxes and firewalls (nat.ts, firewall.ts: pure models this file routes through), UDP datagrams,
+ * message-level TCP streams (stream.ts), partitions and host crashes. Every simulated host is a
+ * `Transport`, so protocol code runs here unchanged; tests never wait on wall time.
+ *
+ * Determinism: the only inputs are the seed and the program. Events at equal times run in scheduling
+ * order; each host draws from its own generators (one for its Transport, one for its link), derived from
+ * the seed and the host's index, so adding a host or drawing more on one host perturbs no other host.
+ *
+ * Cost: an idle host is one object, its address string and a Map entry; generators, clocks and socket
+ * tables are created on first use. A datagram in flight is one object (the event itself, recycled).
+ *
+ * Semantics chosen (streams: stream.ts):
+ * - Path: a packet crosses the sender's access link and the receiver's (link.ts). Loss, MTU, middleboxes
+ *   and partitions are decided when it is sent; whether the receiver is up and has a socket there, when it
+ *   arrives. Loss and jitter draws (both links) come from the sender's link stream.
+ * - Addresses: public hosts 30.0.0.1 upwards on a flat internet; behind NAT box k, 10.(k>>8).(k&255).x (never
+ *   10.255/16). A host behind a firewall keeps a public address (the firewall's). Nested NATs are not modelled.
+ * - Partition(a, b, from, to): packets sent in [from, to) between a host of a and one of b are dropped.
+ * - Crash: the host's sockets, listeners, streams and timers vanish without callbacks (its software is
+ *   dead); datagrams arriving for it are dropped, also after a restart if sent before the crash. Restart:
+ *   the host is up with nothing bound; `onRestart` starts its software again.
+ * - Handler exceptions are not caught: they leave `run`/`step` (the event has been consumed; the
+ *   simulator can run on).
+ */
+
+import type {
+  ConnectOptions,
+  ListenerHandlers,
+  ListenOptions,
+  StreamHandlers,
+  UdpHandlers,
+  UdpOptions,
+} from '../transport.js';
+import { type Clock, type NetAddress, NetError, type Random, type Timer, type Transport } from '../transport.js';
+import { EventQueue, SimEvent } from './event-queue.js';
+import { Firewall, type FirewallConfig } from './firewall.js';
+import { DEFAULT_LINK, type LinkConfig, resolveLink, UDP_OVERHEAD } from './link.js';
+import type { Protocol } from './middlebox.js';
+import { NatBox, type NatConfig } from './nat.js';
+import { hashSeed, SeededRandom, StreamKind } from './random.js';
+import { connectTcp, listenTcp, type SimListener, type SimStream, type StreamTiming } from './stream.js';
+import { type DropReason, PacketTrace, type PacketTraceOptions } from './trace.js';
+
+export interface SimulatorOptions {
+  /** The seed: the same seed and program give the identical run. Default 'parley'. */
+  readonly seed?: string | number;
+  /** Record a packet trace (off by default; then it costs nothing). */
+  readonly trace?: boolean | PacketTraceOptions;
+  /** Default access link of hosts (each host may override fields). */
+  readonly link?: Partial<LinkConfig>;
+  /**
+   * A stream segment that cannot be delivered (partition, crashed peer, NAT mapping gone) is retransmitted
+   * until this long after its first transmission, then the sending end fails with ETIMEDOUT. Default 30,000 ms.
+   */
+  readonly streamTimeoutMs?: number;
+  /** First retransmission delay of an undelivered stream segment; doubles up to 8 s. Default 200 ms. */
+  readonly retransmitMs?: number;
+  /** Stream write-buffer high-water mark in bytes. Default 65,536. */
+  readonly highWaterMark?: number;
+}
+
+export interface HostOptions {
+  /** The host's address. Default: the next free public address (30.0.0.1, …), or a private one behind a NAT. */
+  readonly address?: string;
+  /** Overrides of the simulator's default link. */
+  readonly link?: Partial<LinkConfig>;
+  /** The id of the NAT box or firewall (from addNat/addFirewall) the host sits behind. */
+  readonly behind?: number;
+}
+
+export interface MiddleboxHandle {
+  readonly id: number;
+  /** The box's public address (for a firewall: the protected host's own address). */
+  readonly publicHost: string;
+}
+
+/** A running event with no host: timers of `Simulator.clock`, scheduled faults. */
+class TaskEvent extends SimEvent implements Timer {
+  cancelled = false;
+  constructor(private readonly fn: () => void) {
+    super();
+  }
+  fire(): void {
+    if (!this.cancelled) this.fn();
+  }
+  cancel(): void {
+    this.cancelled = true;
+  }
+}
+
+/** An event that belongs to a host's software: it vanishes if the host crashes before it fires. */
+export class HostTask extends SimEvent implements Timer {
+  cancelled = false;
+  constructor(
+    private readonly host: SimHost,
+    private readonly incarnation: number,
+    private readonly fn: () => void,
+  ) {
+    super();
+  }
+  fire(): void {
+    if (!this.cancelled && this.host.incarnation === this.incarnation) this.fn();
+  }
+  cancel(): void {
+    this.cancelled = true;
+  }
+}
+
+/** A datagram in flight: the packet and its queue entry in one object, recycled after delivery. */
+class Datagram extends SimEvent {
+  /** The receiving socket when known at sending time (a direct route), else undefined: look it up by port. */
+  socket: SimUdpSocket | undefined = undefined;
+  host: SimHost | undefined = undefined;
+  /** Virtual time of sending: a host that crashed after it never gets it. */
+  sentAt = 0;
+  port = 0;
+  from: NetAddress = NOWHERE;
+  to: NetAddress = NOWHERE;
+  data: Uint8Array = EMPTY;
+  constructor(readonly sim: Simulator) {
+    super();
+  }
+  fire(): void {
+    this.sim.deliverDatagram(this);
+  }
+}
+
+class HostClock implements Clock {
+  constructor(private readonly host: SimHost) {}
+  now(): number {
+    return this.host.sim.now;
+  }
+  setTimer(delayMs: number, fn: () => void): Timer {
+    return this.host.schedule(delayMs, fn);
+  }
+}
+
+/**
+ * An address the simulator hands out: a socket's address, hence every `from` of a datagram. For a public
+ * host not behind a middlebox it also remembers its socket, host and link, so a datagram sent to it needs
+ * neither the routing table nor the destination host's object until delivery: answering or remembering
+ * `from` is what protocols do, and among 100,000 hosts each object touched is a cache miss. The extra state
+ * is private, so the object still equals a plain `{ host, port }`.
+ */
+export class SimAddress implements NetAddress {
+  readonly #socket: SimUdpSocket | undefined;
+  readonly #owner: SimHost | undefined;
+  readonly #link: LinkConfig | undefined;
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    socket?: SimUdpSocket,
+    owner?: SimHost,
+  ) {
+    this.#socket = socket;
+    this.#owner = owner;
+    this.#link = owner?.link;
+  }
+
+  /** @internal The address as a direct route, if the simulator made it for an unboxed public host. */
+  static direct(address: NetAddress): SimAddress | undefined {
+    return #owner in address && (address as SimAddress).#owner !== undefined ? (address as SimAddress) : undefined;
+  }
+
+  /** @internal */
+  get ownerHost(): SimHost {
+    return this.#owner!;
+  }
+  /** @internal */
+  get ownerLink(): LinkConfig {
+    return this.#link!;
+  }
+  /** @internal The socket the address was made for (it may have closed since). */
+  get ownerSocket(): SimUdpSocket | undefined {
+    return this.#socket;
+  }
+}
+
+export class SimUdpSocket {
+  closed = false;
+  private bound: NetAddress | undefined;
+  /** @internal `handlers.onMessage`, taken at creation (transport.ts: callbacks are given at creation). */
+  readonly onMessage: UdpHandlers['onMessage'];
+  readonly address: SimAddress;
+
+  constructor(
+    readonly host: SimHost,
+    port: number,
+    readonly handlers: UdpHandlers,
+  ) {
+    this.onMessage = handlers.onMessage;
+    this.address = new SimAddress(host.address, port, this, host.box === undefined ? host : undefined);
+  }
+
+  /** The bound address; undefined until `onReady` ran (transport.ts). */
+  get local(): NetAddress | undefined {
+    return this.bound;
+  }
+
+  /** @internal */
+  ready(): void {
+    if (this.closed) return;
+    this.bound = this.address;
+    this.handlers.onReady?.(this.address);
+  }
+
+  send(data: Uint8Array, to: NetAddress): void {
+    if (this.closed) return;
+    this.host.sim.sendDatagram(this, data, to);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.host.removeUdp(this);
+  }
+}
+
+/** A simulated host: its address, link and sockets; it is its own `Transport`. */
+export class SimHost implements Transport {
+  /** False between a crash and a restart. */
+  up = true;
+  /** Bumped by a crash: events and sockets of an older incarnation are dead. */
+  incarnation = 0;
+  /** Virtual time of the last crash. */
+  crashedAt = Number.NEGATIVE_INFINITY;
+  /** Uplink/downlink busy until (virtual ms), for bandwidth serialisation. */
+  txFreeAt = 0;
+  rxFreeAt = 0;
+  /**
+   * @internal UDP sockets: most hosts hold one, kept in two fields (no Map, one memory access fewer per
+   * delivery); others in `udp`.
+   */
+  firstUdp: SimUdpSocket | undefined;
+  /** @internal */ firstUdpPort = -1;
+  /** @internal */ udp: Map<number, SimUdpSocket> | undefined;
+  /** @internal */ listeners: Map<number, SimListener> | undefined;
+  /** @internal Streams by `${localPort}|${remoteHost}:${remotePort}` as this host sees them. */
+  streams: Map<string, SimStream> | undefined;
+  private nextEphemeral = 49152;
+  private transportRandom: SeededRandom | undefined;
+  private linkRng: SeededRandom | undefined;
+  private hostClock: HostClock | undefined;
+
+  constructor(
+    readonly sim: Simulator,
+    /** Index in creation order; derives the host's random streams. */
+    readonly index: number,
+    readonly address: string,
+    readonly link: LinkConfig,
+    /** The NAT or firewall in front of the host, if any. @internal */
+    readonly box: BoxNode | undefined,
+  ) {}
+
+  get clock(): Clock {
+    if (this.hostClock === undefined) this.hostClock = new HostClock(this);
+    return this.hostClock;
+  }
+
+  /** This host's own stream of the seed (its software's randomness). */
+  get random(): Random {
+    if (this.transportRandom === undefined)
+      this.transportRandom = new SeededRandom(this.sim.seedHash, StreamKind.HostTransport, this.index);
+    return this.transportRandom;
+  }
+
+  /** @internal Loss and jitter draws of this host's link. */
+  get linkRandom(): SeededRandom {
+    if (this.linkRng === undefined) this.linkRng = new SeededRandom(this.sim.seedHash, StreamKind.HostLink, this.index);
+    return this.linkRng;
+  }
+
+  /** @internal Runs fn after delayMs unless the host crashes first. */
+  schedule(delayMs: number, fn: () => void): HostTask {
+    const task = new HostTask(this, this.incarnation, fn);
+    this.sim.queue.push(task, this.sim.now + delay(delayMs));
+    return task;
+  }
+
+  /** @internal */
+  udpSocket(port: number): SimUdpSocket | undefined {
+    return this.firstUdpPort === port ? this.firstUdp : this.udp?.get(port);
+  }
+
+  private addUdp(socket: SimUdpSocket): void {
+    if (this.firstUdp === undefined) {
+      this.firstUdp = socket;
+      this.firstUdpPort = socket.address.port;
+    } else {
+      if (this.udp === undefined) this.udp = new Map();
+      this.udp.set(socket.address.port, socket);
+    }
+  }
+
+  /** @internal */
+  removeUdp(socket: SimUdpSocket): void {
+    if (this.firstUdp === socket) {
+      this.firstUdp = undefined;
+      this.firstUdpPort = -1;
+    } else if (this.udp?.get(socket.address.port) === socket) this.udp.delete(socket.address.port);
+  }
+
+  /** @internal A free ephemeral port, deterministic (sequential from 49152, wrapping). */
+  ephemeralPort(proto: Protocol): number {
+    for (let i = 0; i < 16384; i++) {
+      const port = this.nextEphemeral;
+      this.nextEphemeral = port === 65535 ? 49152 : port + 1;
+      if (
+        proto === 'udp' ? this.udpSocket(port) === undefined : !this.listeners?.has(port) && !this.portInStreams(port)
+      )
+        return port;
+    }
+    return 0;
+  }
+
+  private portInStreams(port: number): boolean {
+    if (this.streams === undefined) return false;
+    for (const s of this.streams.values()) if (s.localPort === port) return true;
+    return false;
+  }
+
+  /** @internal Validates a local address option; an error or undefined. */
+  checkLocal(address: string | undefined): NetError | undefined {
+    if (!this.up) return new NetError('EADDRNOTAVAIL', `host ${this.address} is down`);
+    if (address !== undefined && address !== this.address && address !== '0.0.0.0')
+      return new NetError('EADDRNOTAVAIL', `${address} is not an address of host ${this.address}`);
+    return undefined;
+  }
+
+  bindUdp(options: UdpOptions, handlers: UdpHandlers): SimUdpSocket {
+    const error = this.checkLocal(options.address);
+    let port = options.port ?? 0;
+    if (error === undefined && port !== 0 && this.udpSocket(port) !== undefined) {
+      return this.failedUdp(handlers, port, new NetError('EADDRINUSE', `udp port ${port} on ${this.address}`));
+    }
+    if (error !== undefined) return this.failedUdp(handlers, port, error);
+    if (port === 0) port = this.ephemeralPort('udp');
+    if (port === 0) return this.failedUdp(handlers, 0, new NetError('EADDRINUSE', 'no free udp port'));
+    const socket = new SimUdpSocket(this, port, handlers);
+    this.addUdp(socket);
+    if (handlers.onReady !== undefined) this.schedule(0, () => socket.ready());
+    else socket.ready(); // no observer: nothing can tell it apart, and bulk binds stay allocation-free
+    return socket;
+  }
+
+  private failedUdp(handlers: UdpHandlers, port: number, error: NetError): SimUdpSocket {
+    const socket = new SimUdpSocket(this, port, handlers);
+    socket.closed = true;
+    this.schedule(0, () => handlers.onError?.(error));
+    return socket;
+  }
+
+  listenTcp(options: ListenOptions, handlers: ListenerHandlers): SimListener {
+    return listenTcp(this, options, handlers);
+  }
+
+  connectTcp(remote: NetAddress, handlers: StreamHandlers, options?: ConnectOptions): SimStream {
+    return connectTcp(this, remote, handlers, options);
+  }
+
+  /** @internal The host's software dies: every socket, listener, stream and timer vanishes silently. */
+  crash(): void {
+    this.up = false;
+    this.crashedAt = this.sim.now;
+    this.incarnation++;
+    if (this.firstUdp !== undefined) this.firstUdp.closed = true;
+    this.firstUdp = undefined;
+    this.firstUdpPort = -1;
+    if (this.udp !== undefined) for (const s of this.udp.values()) s.closed = true;
+    this.udp = undefined;
+    if (this.listeners !== undefined) for (const l of this.listeners.values()) l.closed = true;
+    this.listeners = undefined;
+    if (this.streams !== undefined) for (const s of this.streams.values()) s.vanish();
+    this.streams = undefined;
+    this.txFreeAt = 0;
+    this.rxFreeAt = 0;
+  }
+}
+
+/** @internal A NAT box or firewall placed in the topology. */
+export interface BoxNode {
+  readonly id: number;
+  readonly publicHost: string;
+  readonly nat: NatBox | undefined;
+  readonly firewall: Firewall | undefined;
+  /** NAT only: inside hosts by private address. */
+  readonly inside: Map<string, SimHost>;
+  /** NAT only: the private /24 (as its first three octets) inside addresses are drawn from. */
+  readonly subnet: string;
+  nextInside: number;
+}
+
+interface Partition {
+  readonly a: ReadonlySet<SimHost>;
+  readonly b: ReadonlySet<SimHost>;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** A timer delay: negative and NaN mean now (Math.max would keep NaN, which breaks the queue's order). */
+function delay(ms: number): number {
+  // biome-ignore lint/complexity/useMathMinMax: NaN must become 0
+  return ms > 0 ? ms : 0;
+}
+
+const EMPTY = new Uint8Array(0);
+const NOWHERE: NetAddress = Object.freeze({ host: '0.0.0.0', port: 0 });
+
+/** First public address handed out: 30.0.0.1 (anything that is not private, loopback or 10.255/16). */
+const FIRST_PUBLIC = (30 << 24) >>> 0;
+
+function ipv4(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+export class Simulator {
+  readonly queue = new EventQueue();
+  readonly seedHash: number;
+  /** Randomness not tied to a host (NAT port allocation streams derive from it). */
+  readonly random: SeededRandom;
+  readonly trace: PacketTrace | undefined;
+  readonly defaultLink: LinkConfig;
+  /** @internal */ readonly timing: StreamTiming;
+  /** Datagrams and stream segments handed to a receiving socket. */
+  deliveries = 0;
+  /** Events run so far. */
+  eventsRun = 0;
+  /** The simulator's own clock (virtual ms); timers on it survive host crashes. */
+  readonly clock: Clock;
+
+  private nowMs = 0;
+  private readonly hosts: SimHost[] = [];
+  /** The internet: public addresses to hosts, NAT boxes (their public address) or firewalled hosts. */
+  private readonly publicAddrs = new Map<string, SimHost | BoxNode>();
+  private readonly boxes: BoxNode[] = [];
+  private nextPublic = FIRST_PUBLIC + 1;
+  private partitions: Partition[] = [];
+  private readonly freeDatagrams: Datagram[] = [];
+
+  // Routing results (scratch, to keep the datagram path allocation-free).
+  private rHost: SimHost | undefined;
+  private rPort = 0;
+  private rFrom: NetAddress | undefined;
+
+  constructor(options: SimulatorOptions = {}) {
+    this.seedHash = hashSeed(options.seed ?? 'parley');
+    this.random = new SeededRandom(this.seedHash, StreamKind.Simulator, 0);
+    const trace = options.trace;
+    this.trace = trace === undefined || trace === false ? undefined : new PacketTrace(trace === true ? {} : trace);
+    this.defaultLink = resolveLink(DEFAULT_LINK, options.link);
+    this.timing = {
+      streamTimeoutMs: options.streamTimeoutMs ?? 30_000,
+      retransmitMs: options.retransmitMs ?? 200,
+      highWaterMark: options.highWaterMark ?? 65_536,
+    };
+    this.clock = {
+      now: () => this.nowMs,
+      setTimer: (delayMs, fn) => this.schedule(delayMs, fn),
+    };
+  }
+
+  /** Current virtual time, ms. */
+  get now(): number {
+    return this.nowMs;
+  }
+
+  /** Number of hosts. */
+  get hostCount(): number {
+    return this.hosts.length;
+  }
+
+  /** Runs fn at now + delayMs (simulator-level: not tied to a host). */
+  schedule(delayMs: number, fn: () => void): Timer {
+    const t = new TaskEvent(fn);
+    this.queue.push(t, this.nowMs + delay(delayMs));
+    return t;
+  }
+
+  /** Runs fn at absolute virtual time atMs (or now, if that has passed). */
+  at(atMs: number, fn: () => void): Timer {
+    return this.schedule(atMs - this.nowMs, fn);
+  }
+
+  // ---- Running ------------------------------------------------------------------------------------
+
+  /** Runs the earliest event; false when none is left. */
+  step(): boolean {
+    const ev = this.queue.pop();
+    if (ev === undefined) return false;
+    this.nowMs = ev.time;
+    this.eventsRun++;
+    ev.fire();
+    return true;
+  }
+
+  /**
+   * Runs events in order until none is left, or the next is later than `until` (the clock then stands at
+   * `until`), or `maxEvents` have run. Returns the number of events run.
+   */
+  run(options: { until?: number; maxEvents?: number } = {}): number {
+    const until = options.until ?? Number.POSITIVE_INFINITY;
+    const max = options.maxEvents ?? Number.POSITIVE_INFINITY;
+    const queue = this.queue;
+    let n = 0;
+    while (n < max && queue.size !== 0 && queue.peekTime() <= until) {
+      const ev = queue.pop()!;
+      this.nowMs = ev.time;
+      n++;
+      ev.fire();
+    }
+    this.eventsRun += n;
+    if (n < max && until !== Number.POSITIVE_INFINITY && this.nowMs < until) this.nowMs = until;
+    return n;
+  }
+
+  /** Runs events until `predicate()` holds (checked before each event) or `timeoutMs` of virtual time passed. */
+  runUntil(predicate: () => boolean, timeoutMs: number): boolean {
+    const deadline = this.nowMs + timeoutMs;
+    for (;;) {
+      if (predicate()) return true;
+      const ev = this.queue.peek();
+      if (ev === undefined || ev.time > deadline) {
+        this.nowMs = Math.max(this.nowMs, deadline);
+        return predicate();
+      }
+      this.step();
+    }
+  }
+
+  // ---- Topology -----------------------------------------------------------------------------------
+
+  private allocatePublic(): string {
+    for (;;) {
+      const n = this.nextPublic++;
+      const last = n & 255;
+      if (last === 0 || last === 255) continue;
+      const a = ipv4(n);
+      if (!this.publicAddrs.has(a)) return a;
+    }
+  }
+
+  addHost(options: HostOptions = {}): SimHost {
+    const link = resolveLink(this.defaultLink, options.link);
+    const index = this.hosts.length;
+    let host: SimHost;
+    if (options.behind === undefined) {
+      const address = options.address ?? this.allocatePublic();
+      if (this.publicAddrs.has(address)) throw new RangeError(`address ${address} is taken`);
+      host = new SimHost(this, index, address, link, undefined);
+      this.publicAddrs.set(address, host);
+    } else {
+      const box = this.boxes[options.behind];
+      if (box === undefined) throw new RangeError(`no middlebox ${options.behind}`);
+      if (box.firewall !== undefined) {
+        // A firewall protects one host, whose address is the firewall's public one.
+        const address = box.publicHost;
+        if (options.address !== undefined && options.address !== address)
+          throw new RangeError(`a host behind firewall ${box.id} has its address ${address}`);
+        if (this.publicAddrs.has(address)) throw new RangeError(`firewall ${box.id} already protects a host`);
+        host = new SimHost(this, index, address, link, box);
+        this.publicAddrs.set(address, host);
+      } else {
+        let address = options.address;
+        if (address === undefined) {
+          do {
+            if (box.nextInside > 254) throw new RangeError(`NAT ${box.id}: no free inside address`);
+            address = `${box.subnet}.${box.nextInside++}`;
+          } while (box.inside.has(address));
+        }
+        if (box.inside.has(address)) throw new RangeError(`address ${address} is taken behind NAT ${box.id}`);
+        host = new SimHost(this, index, address, link, box);
+        box.inside.set(address, host);
+      }
+    }
+    this.hosts.push(host);
+    return host;
+  }
+
+  /**
+   * Adds a NAT box (nat.ts). Its public address defaults to the next free public one; inside hosts get
+   * private addresses 10.a.b.x (never 10.255/16), one /24 per box, unless given explicitly (private
+   * spaces of different boxes may overlap).
+   */
+  addNat(config: Partial<NatConfig> = {}): MiddleboxHandle {
+    const id = this.boxes.length;
+    const publicHost = config.publicHost ?? this.allocatePublic();
+    if (this.publicAddrs.has(publicHost)) throw new RangeError(`address ${publicHost} is taken`);
+    const random = new SeededRandom(this.seedHash, StreamKind.Middlebox, id);
+    const nat = new NatBox({ ...config, publicHost }, random);
+    // 10.0.0.0/8 minus 10.255.0.0/16: 255 * 256 subnets; 192.168.x.0/24 after that.
+    const subnet = id < 255 * 256 ? `10.${id >> 8}.${id & 255}` : `192.168.${(id - 255 * 256) & 255}`;
+    const node: BoxNode = { id, publicHost, nat, firewall: undefined, inside: new Map(), subnet, nextInside: 2 };
+    this.boxes.push(node);
+    this.publicAddrs.set(publicHost, node);
+    return { id, publicHost };
+  }
+
+  /** Adds a host firewall (firewall.ts); place exactly one host behind it (`addHost({ behind: id })`). */
+  addFirewall(config: Partial<FirewallConfig> = {}): MiddleboxHandle {
+    const id = this.boxes.length;
+    const publicHost = config.host ?? this.allocatePublic();
+    if (this.publicAddrs.has(publicHost)) throw new RangeError(`address ${publicHost} is taken`);
+    const firewall = new Firewall({ ...config, host: publicHost });
+    const node: BoxNode = { id, publicHost, nat: undefined, firewall, inside: new Map(), subnet: '', nextInside: 0 };
+    this.boxes.push(node);
+    return { id, publicHost };
+  }
+
+  /** The NAT model of a box (for assertions on mappings). */
+  nat(id: number): NatBox | undefined {
+    return this.boxes[id]?.nat;
+  }
+
+  /** A host by index. */
+  host(index: number): SimHost | undefined {
+    return this.hosts[index];
+  }
+
+  // ---- Faults -------------------------------------------------------------------------------------
+
+  /** Between fromMs (inclusive) and toMs (exclusive) nothing passes between a host of `a` and one of `b`. */
+  partition(a: Iterable<SimHost>, b: Iterable<SimHost>, fromMs: number, toMs = Number.POSITIVE_INFINITY): void {
+    this.partitions.push({ a: new Set(a), b: new Set(b), from: fromMs, to: toMs });
+  }
+
+  /** At atMs the host crashes: its sockets, streams and timers vanish without callbacks (see stream.ts for peers). */
+  crash(host: SimHost, atMs: number): void {
+    this.at(atMs, () => {
+      if (host.up) host.crash();
+    });
+  }
+
+  /** At atMs a crashed host is up again, with no sockets; `onRestart` lets the test start its software anew. */
+  restart(host: SimHost, atMs: number, onRestart?: (host: SimHost) => void): void {
+    this.at(atMs, () => {
+      if (!host.up) {
+        host.up = true;
+        onRestart?.(host);
+      }
+    });
+  }
+
+  private partitioned(a: SimHost, b: SimHost): boolean {
+    const now = this.nowMs;
+    for (const p of this.partitions) {
+      if (now < p.from || now >= p.to) continue;
+      if ((p.a.has(a) && p.b.has(b)) || (p.b.has(a) && p.a.has(b))) return true;
+    }
+    return false;
+  }
+
+  // ---- Routing ------------------------------------------------------------------------------------
+
+  /**
+   * Finds where a packet from `src` (sent from its local address `from`) to `to` ends up: sets rHost,
+   * rPort and rFrom (the source the receiver sees), or returns why it is dropped. Middleboxes see the
+   * packet now, at sending time (they sit at the edge of the sender's and receiver's links).
+   * @internal
+   */
+  route(proto: Protocol, src: SimHost, from: NetAddress, to: NetAddress): DropReason | undefined {
+    const now = this.nowMs;
+    let seenFrom = from;
+    const box = src.box;
+    if (box !== undefined) {
+      if (box.nat !== undefined) {
+        const local = box.inside.get(to.host);
+        if (local !== undefined) {
+          // Same private network: straight across, no translation.
+          return this.finish(src, local, to.port, from);
+        }
+        if (to.host === box.publicHost) {
+          const hp = box.nat.hairpinRoute(proto, from, to, now);
+          if (hp === undefined) return 'hairpin';
+          const dst = box.inside.get(hp.destination.host);
+          if (dst === undefined) return 'no-route';
+          return this.finish(src, dst, hp.destination.port, hp.source);
+        }
+        const out = box.nat.outbound(proto, from, to, now);
+        if (out === undefined) return 'filtered';
+        seenFrom = out;
+      } else {
+        const out = box.firewall!.outbound(proto, from, to, now);
+        if (out === undefined) return 'filtered';
+        seenFrom = out;
+      }
+    }
+    const target = SimAddress.direct(to)?.ownerHost ?? this.publicAddrs.get(to.host);
+    if (target === undefined) return 'no-route';
+    if (target instanceof SimHost) {
+      let port = to.port;
+      if (target.box !== undefined) {
+        const inside = target.box.firewall!.inbound(proto, to, seenFrom, now);
+        if (inside === undefined) return 'filtered';
+        port = inside.port;
+      }
+      return this.finish(src, target, port, seenFrom);
+    }
+    const inside = target.nat!.inbound(proto, to, seenFrom, now);
+    if (inside === undefined) return 'filtered';
+    const dst = target.inside.get(inside.host);
+    if (dst === undefined) return 'no-route';
+    return this.finish(src, dst, inside.port, seenFrom);
+  }
+
+  private finish(src: SimHost, dst: SimHost, port: number, seenFrom: NetAddress): DropReason | undefined {
+    if (this.partitions.length !== 0 && this.partitioned(src, dst)) return 'partition';
+    this.rHost = dst;
+    this.rPort = port;
+    this.rFrom = seenFrom;
+    return undefined;
+  }
+
+  /** @internal The last successful route. */
+  routed(): { host: SimHost; port: number; from: NetAddress } {
+    return { host: this.rHost!, port: this.rPort, from: this.rFrom! };
+  }
+
+  /**
+   * @internal Time at which `wireBytes` sent now from `src` reach `dst`: uplink serialisation (unless the
+   * caller did it: streams serialise before departure), both latencies with jitter, downlink serialisation.
+   */
+  arrivalTime(src: SimHost, dst: SimHost, dl: LinkConfig, wireBytes: number, serialised: boolean): number {
+    let t = this.nowMs;
+    const sl = src.link;
+    if (!serialised && sl.bandwidth !== Number.POSITIVE_INFINITY) {
+      t = Math.max(t, src.txFreeAt) + (wireBytes * 1000) / sl.bandwidth;
+      src.txFreeAt = t;
+    }
+    t += sl.latencyMs;
+    // Both links' jitter is drawn from the sender's link stream: a packet's fate depends on its sender's
+    // stream only, and the receiver's state is not touched before delivery.
+    if (sl.jitterMs > 0) t += src.linkRandom.float() * sl.jitterMs;
+    if (dl.bandwidth !== Number.POSITIVE_INFINITY) {
+      t = Math.max(t, dst.rxFreeAt) + (wireBytes * 1000) / dl.bandwidth;
+      dst.rxFreeAt = t;
+    }
+    t += dl.latencyMs;
+    if (dl.jitterMs > 0) t += src.linkRandom.float() * dl.jitterMs;
+    return t;
+  }
+
+  // ---- Datagrams ----------------------------------------------------------------------------------
+
+  /** @internal */
+  sendDatagram(socket: SimUdpSocket, data: Uint8Array, to: NetAddress): void {
+    const src = socket.host;
+    const from = socket.address;
+    const size = data.length;
+    const trace = this.trace;
+    if (trace !== undefined) trace.record(this.nowMs, 'udp', 'sent', from, to, data, size);
+    const sl = src.link;
+    if (size + UDP_OVERHEAD > sl.mtu) {
+      // The sending host knows its own link's MTU: the OS reports it (transport.ts).
+      this.dropDatagram(from, to, data, 'mtu');
+      const onError = socket.handlers.onError;
+      if (onError !== undefined)
+        src.schedule(0, () => onError(new NetError('EMSGSIZE', `${size} bytes over MTU ${sl.mtu}`)));
+      return;
+    }
+    if (sl.loss > 0 && src.linkRandom.float() < sl.loss) {
+      this.dropDatagram(from, to, data, 'loss');
+      return;
+    }
+    let dst: SimHost;
+    let dl: LinkConfig;
+    let dstSocket: SimUdpSocket | undefined;
+    let port: number;
+    let seenFrom: NetAddress;
+    const direct = src.box === undefined && this.partitions.length === 0 ? SimAddress.direct(to) : undefined;
+    if (direct !== undefined) {
+      // Public to public, nothing in between: the address knows where it goes (SimAddress).
+      dst = direct.ownerHost;
+      dl = direct.ownerLink;
+      dstSocket = direct.ownerSocket;
+      port = direct.port;
+      seenFrom = from;
+    } else {
+      const reason = this.route('udp', src, from, to);
+      if (reason !== undefined) {
+        this.dropDatagram(from, to, data, reason);
+        return;
+      }
+      dst = this.rHost!;
+      dl = dst.link;
+      dstSocket = undefined;
+      port = this.rPort;
+      seenFrom = this.rFrom!;
+    }
+    if (size + UDP_OVERHEAD > dl.mtu) {
+      this.dropDatagram(from, to, data, 'mtu');
+      return;
+    }
+    if (dl.loss > 0 && src.linkRandom.float() < dl.loss) {
+      this.dropDatagram(from, to, data, 'loss');
+      return;
+    }
+    const t = this.arrivalTime(src, dst, dl, size + UDP_OVERHEAD, false);
+    let d = this.freeDatagrams.pop();
+    if (d === undefined) d = new Datagram(this);
+    d.socket = dstSocket;
+    d.host = dst;
+    d.sentAt = this.nowMs;
+    d.port = port;
+    d.from = seenFrom;
+    d.to = to;
+    d.data = data;
+    this.queue.push(d, t);
+  }
+
+  private dropDatagram(from: NetAddress, to: NetAddress, data: Uint8Array, reason: DropReason): void {
+    this.trace?.record(this.nowMs, 'udp', 'dropped', from, to, data, data.length, reason);
+  }
+
+  /** @internal */
+  deliverDatagram(d: Datagram): void {
+    const dst = d.host!;
+    const from = d.from;
+    const data = d.data;
+    const to = d.to;
+    let socket = d.socket;
+    const sentAt = d.sentAt;
+    const port = d.port;
+    // Recycled before the handler runs (which may send): a pool of datagrams keeps the hot path free of
+    // allocation and of objects that live long enough to be promoted by the GC.
+    d.data = EMPTY;
+    d.from = d.to = NOWHERE;
+    d.socket = undefined;
+    this.freeDatagrams.push(d);
+    // A socket still open is still bound there, and its host has not crashed since (a crash closes every
+    // socket): no need to look at the host.
+    if (socket === undefined || socket.closed) {
+      if (!dst.up || dst.crashedAt >= sentAt) {
+        this.dropDatagram(from, to, data, 'crashed');
+        return;
+      }
+      socket = dst.firstUdpPort === port ? dst.firstUdp : dst.udp?.get(port);
+      if (socket === undefined) {
+        this.dropDatagram(from, to, data, 'no-listener');
+        return;
+      }
+    }
+    this.deliveries++;
+    const trace = this.trace;
+    if (trace !== undefined) trace.record(this.nowMs, 'udp', 'delivered', from, socket.address, data, data.length);
+    // Called with the handlers object as `this` without loading it: one memory access fewer per delivery.
+    socket.onMessage.call(socket.handlers, data, from);
+  }
+}
