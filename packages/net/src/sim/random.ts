@@ -53,6 +53,11 @@ export class SeededRandom implements Random {
     return new SeededRandom(hashSeed(seed), kind, index);
   }
 
+  /** @internal The four state words as int32 (SimHost keeps its link stream's state inline: simulator.ts). */
+  stateWords(): [number, number, number, number] {
+    return [this.a | 0, this.b | 0, this.c | 0, this.d | 0];
+  }
+
   /** A uniform 32-bit unsigned integer. */
   uint32(): number {
     const t = (((this.a + this.b) | 0) + this.d) | 0;

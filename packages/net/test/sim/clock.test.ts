@@ -1,6 +1,7 @@
 /**
  * The simulator's virtual clock and seeded randomness (DESIGN.md §2, §9; spec/05-network.md).
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EventQueue, SeededRandom, SimEvent, Simulator } from '../../src/sim/index.js';
 
@@ -31,6 +32,51 @@ describe('event queue', () => {
     while (q.size > 0) q.pop()!.fire();
     expect(log).toEqual(expected.map((e) => `${e.i}`));
     expect(q.pop()).toBeUndefined();
+  });
+
+  // The calendar queue must give exactly the order of a sorted list by (time, insertion), whatever the
+  // mix of pushes and pops: equal times, times in the bucket being run or earlier, at the ring's edge
+  // (32 ms ahead), far beyond it, and infinite.
+  it('[NET-CLOCK-2] interleaved pushes and pops come out exactly as a reference sorted by (time, insertion)', () => {
+    const delta = fc.oneof(
+      fc.constant(0),
+      fc.double({ min: 0, max: 0.05, noNaN: true }),
+      fc.double({ min: 0, max: 40, noNaN: true }),
+      fc.constantFrom(31.99, 32, 32.0078125, 64),
+      fc.double({ min: 1_000, max: 1e7, noNaN: true }),
+      fc.constant(Number.POSITIVE_INFINITY),
+    );
+    const op = fc.oneof(
+      { weight: 3, arbitrary: delta.map((d) => ({ push: d })) },
+      { weight: 2, arbitrary: fc.constant({ pop: true as const }) },
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+        const q = new EventQueue();
+        const log: string[] = [];
+        let reference: { t: number; i: number }[] = [];
+        let now = 0;
+        let i = 0;
+        const popBoth = () => {
+          reference.sort((a, b) => (a.t === b.t ? a.i - b.i : a.t < b.t ? -1 : 1));
+          const want = reference.shift();
+          const got = q.pop();
+          expect(got === undefined ? undefined : (got as Mark).name).toBe(want === undefined ? undefined : `${want.i}`);
+          if (want !== undefined && Number.isFinite(want.t)) now = want.t;
+        };
+        for (const o of ops) {
+          if ('push' in o) {
+            const t = now + o.push; // the simulator never schedules before now
+            q.push(new Mark(`${i}`, log), t);
+            reference.push({ t, i: i++ });
+          } else popBoth();
+          expect(q.size).toBe(reference.length);
+        }
+        while (reference.length > 0) popBoth();
+        expect(q.pop()).toBeUndefined();
+        reference = [];
+      }),
+    );
   });
 });
 
