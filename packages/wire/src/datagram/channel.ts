@@ -1,5 +1,5 @@
 /**
- * The datagram channel: spec/03-channels.md §7-9 (CHAN-DGRAM-*, CHAN-REPLAY-*). One encrypted packet
+ * The datagram channel: spec/03-channels.md §8-9 (CHAN-DGRAM-*, CHAN-REPLAY-*). One encrypted packet
  * per datagram:
  *
  *   0      1                5                               13

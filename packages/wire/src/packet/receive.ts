@@ -14,7 +14,9 @@ export type RejectionAction =
   /** Send `reply` (an ErrorReply); the channel stays open. */
   | { readonly action: 'reply'; readonly reply: Packet }
   /** Drop the packet or datagram silently; the channel stays open. */
-  | { readonly action: 'discard' };
+  | { readonly action: 'discard' }
+  /** Close the connection and send nothing: a failure during the handshake (03-channels.md CHAN-HS-6). */
+  | { readonly action: 'abort' };
 
 export interface RejectionContext {
   readonly channel: ChannelKind;
@@ -36,6 +38,8 @@ export function rejectionAction(error: unknown, context: RejectionContext): Reje
   const code = error.code;
   const effect = errorEffect(code);
   if (effect === 'local' || !isWireCode(code)) throw error;
+  // [GEN-ERR-4] with [CHAN-HS-6]: no message of any kind follows a failed handshake, whatever the code.
+  if (context.handshake) return { action: 'abort' };
   const close = (): RejectionAction => ({
     action: 'close',
     close: { requestId: 0, body: { case: 'close', value: { code, detail: '' } } },
@@ -51,7 +55,7 @@ export function rejectionAction(error: unknown, context: RejectionContext): Reje
       // [WIRE-RECV-1] a stream closes; [WIRE-RECV-2] a datagram channel drops the datagram.
       return context.channel === 'stream' ? close() : { action: 'discard' };
     case 'handshake':
-      return context.handshake ? close() : refuse();
+      return refuse(); // after the handshake: the request is refused, the channel stays open
     case 'open':
       // [WIRE-RECV-3] the request is refused; the channel stays open.
       return refuse();

@@ -191,8 +191,16 @@ describe('rejections [WIRE-RECV-1] [WIRE-RECV-2] [WIRE-RECV-3] [WIRE-PKT-6] [GEN
     });
     const sig = new DecodeError(ErrorCode.BAD_SIGNATURE);
     expect(rejectionAction(sig, { channel: 'stream', requestId: 3 }).action).toBe('reply');
-    expect(rejectionAction(sig, { channel: 'stream', requestId: 3, handshake: true }).action).toBe('close');
+    expect(rejectionAction(sig, { channel: 'stream', requestId: 3, handshake: true }).action).toBe('abort');
     expect(rejectionAction(new DecodeError(ErrorCode.VERSION_UNSUPPORTED), { channel: 'stream' }).action).toBe('close');
+  });
+
+  it('[GEN-ERR-4] [CHAN-HS-6] during the handshake every rejection aborts: nothing is sent, whatever the code', () => {
+    for (const code of [ErrorCode.MALFORMED, ErrorCode.DECRYPT_FAILED, ErrorCode.CERT_EXPIRED, ErrorCode.BUSY]) {
+      expect(rejectionAction(new DecodeError(code), { channel: 'stream', requestId: 9, handshake: true })).toEqual({
+        action: 'abort',
+      });
+    }
   });
 
   it('[GEN-ERR-6] acts on the code alone, never on the detail text', () => {
