@@ -80,19 +80,27 @@ export class SeededRandom implements Random {
   }
 
   randomBytes(length: number): Uint8Array {
-    const out = new Uint8Array(length);
-    let i = 0;
-    for (; i + 4 <= length; i += 4) {
-      const x = this.uint32();
-      out[i] = x & 0xff;
-      out[i + 1] = (x >>> 8) & 0xff;
-      out[i + 2] = (x >>> 16) & 0xff;
-      out[i + 3] = x >>> 24;
-    }
-    if (i < length) {
-      let x = this.uint32();
-      for (; i < length; i++, x >>>= 8) out[i] = x & 0xff;
-    }
-    return out;
+    return bytesFromWords(length, () => this.uint32());
   }
+}
+
+/**
+ * `length` bytes from a stream of uint32 words, each word's bytes little-endian: the one byte layout of
+ * every simulator random stream (a host's link stream, kept inline in the host, uses it too).
+ */
+export function bytesFromWords(length: number, next: () => number): Uint8Array {
+  const out = new Uint8Array(length);
+  let i = 0;
+  for (; i + 4 <= length; i += 4) {
+    const x = next();
+    out[i] = x & 0xff;
+    out[i + 1] = (x >>> 8) & 0xff;
+    out[i + 2] = (x >>> 16) & 0xff;
+    out[i + 3] = x >>> 24;
+  }
+  if (i < length) {
+    let x = next();
+    for (; i < length; i++, x >>>= 8) out[i] = x & 0xff;
+  }
+  return out;
 }

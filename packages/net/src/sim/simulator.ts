@@ -41,7 +41,7 @@ import { Firewall, type FirewallConfig } from './firewall.js';
 import { DEFAULT_LINK, type LinkConfig, resolveLink, UDP_OVERHEAD } from './link.js';
 import type { Protocol } from './middlebox.js';
 import { NatBox, type NatConfig } from './nat.js';
-import { hashSeed, SeededRandom, StreamKind } from './random.js';
+import { bytesFromWords, hashSeed, SeededRandom, StreamKind } from './random.js';
 import { connectTcp, listenTcp, type SimListener, type SimStream, type StreamTiming } from './stream.js';
 import { type DropReason, PacketTrace, type PacketTraceOptions } from './trace.js';
 
@@ -139,20 +139,7 @@ class HostLinkRandom implements Random {
     return this.host.linkFloat();
   }
   randomBytes(length: number): Uint8Array {
-    const out = new Uint8Array(length);
-    let i = 0;
-    for (; i + 4 <= length; i += 4) {
-      const x = this.uint32();
-      out[i] = x & 0xff;
-      out[i + 1] = (x >>> 8) & 0xff;
-      out[i + 2] = (x >>> 16) & 0xff;
-      out[i + 3] = x >>> 24;
-    }
-    if (i < length) {
-      let x = this.uint32();
-      for (; i < length; i++, x >>>= 8) out[i] = x & 0xff;
-    }
-    return out;
+    return bytesFromWords(length, () => this.uint32());
   }
 }
 

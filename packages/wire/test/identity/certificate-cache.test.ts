@@ -3,7 +3,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeMessage } from '../../src/codec/proto.js';
 import { nodeCrypto } from '../../src/crypto/node.js';
-import type { CryptoSuite } from '../../src/crypto/suite.js';
 import { ErrorCode } from '../../src/errors.js';
 import { parley } from '../../src/gen/parley.js';
 import {
@@ -14,19 +13,7 @@ import {
   verifyChain,
   verifyHandshakePayload,
 } from '../../src/identity/index.js';
-import { DAY, expectCode, makeMember, makeNetwork, NOW, policyFor } from './fixtures.js';
-
-function counting(inner: CryptoSuite): CryptoSuite & { verifies: number } {
-  const s = {
-    ...inner,
-    verifies: 0,
-    ed25519Verify(pk: Uint8Array, m: Uint8Array, sig: Uint8Array): boolean {
-      s.verifies++;
-      return inner.ed25519Verify(pk, m, sig);
-    },
-  };
-  return s;
-}
+import { countingVerifies, DAY, expectCode, makeMember, makeNetwork, NOW, policyFor } from './fixtures.js';
 
 const staticKey = nodeCrypto.x25519PublicKey(new Uint8Array(32).fill(0x61));
 const opts = { protocolVersions: [1], software: 'parley-ref/0.0.0' };
@@ -37,7 +24,7 @@ describe('verified-certificate memo (spec/02-identity.md §6.4)', () => {
     const alice = makeMember(net);
     const bob = makeMember(net, { subject: 'bob' }, 1001);
     const cache = new VerifiedCertificateCache();
-    const c = counting(nodeCrypto);
+    const c = countingVerifies(nodeCrypto);
     const policy = { ...policyFor(net), cache };
     const pa = buildHandshakePayload(nodeCrypto, alice.local, staticKey, opts);
     verifyHandshakePayload(c, pa, staticKey, policy);

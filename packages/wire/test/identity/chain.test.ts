@@ -3,7 +3,6 @@
 import { describe, expect, it } from 'vitest';
 import { nobleCrypto } from '../../src/crypto/noble.js';
 import { nodeCrypto } from '../../src/crypto/node.js';
-import type { CryptoSuite } from '../../src/crypto/suite.js';
 import { ApiMisuse, ErrorCode, IdentityError, IncompatiblePeer } from '../../src/errors.js';
 import {
   createRootKey,
@@ -17,23 +16,21 @@ import {
   signObject,
   verifyChain,
 } from '../../src/identity/index.js';
-import { caught, DAY, expectCode, HOUR, makeMember, makeNetwork, NOW, policyFor, userCertificate } from './fixtures.js';
+import {
+  caught,
+  countingVerifies,
+  DAY,
+  expectCode,
+  HOUR,
+  makeMember,
+  makeNetwork,
+  NOW,
+  policyFor,
+  userCertificate,
+} from './fixtures.js';
 
 const suite = nodeCrypto;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-
-/** A suite that counts Ed25519 verifications. */
-function counting(inner: CryptoSuite): CryptoSuite & { verifies: number } {
-  const s = {
-    ...inner,
-    verifies: 0,
-    ed25519Verify(pk: Uint8Array, m: Uint8Array, sig: Uint8Array): boolean {
-      s.verifies++;
-      return inner.ed25519Verify(pk, m, sig);
-    },
-  };
-  return s;
-}
 
 describe('certificate chains (spec/02-identity.md §6)', () => {
   for (const s of [nodeCrypto, nobleCrypto]) {
@@ -261,7 +258,7 @@ describe('certificate chains (spec/02-identity.md §6)', () => {
   it('[ID-CHAIN-3] verifies each signature exactly once, and none for a chain refused before its signatures', () => {
     const net = makeNetwork(suite, 'chain-count');
     const alice = makeMember(net);
-    const c = counting(suite);
+    const c = countingVerifies(suite);
     verifyChain(c, alice.chain, policyFor(net));
     expect(c.verifies).toBe(2);
     c.verifies = 0;

@@ -120,3 +120,16 @@ export function expectCode(f: () => unknown, code: ErrorCode, kind?: new (...arg
   expect(e.code, e.message).toBe(code);
   if (kind !== undefined) expect(e).toBeInstanceOf(kind);
 }
+
+/** A suite that counts its Ed25519 verifications (to check what the certificate cache saves). */
+export function countingVerifies(inner: CryptoSuite): CryptoSuite & { verifies: number } {
+  const s = {
+    ...inner,
+    verifies: 0,
+    ed25519Verify(pk: Uint8Array, m: Uint8Array, sig: Uint8Array): boolean {
+      s.verifies++;
+      return inner.ed25519Verify(pk, m, sig);
+    },
+  };
+  return s;
+}
