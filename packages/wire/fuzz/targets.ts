@@ -16,6 +16,7 @@ import { isWireCode } from '../src/errors.js';
 import { decodePacket, encodePacket, type Packet } from '../src/packet/packet.js';
 import { hex, packetArbitrary } from './arbitraries.js';
 import { channelTargets } from './channel-targets.js';
+import { loginTargets } from './login-targets.js';
 import { decoderTarget, type FuzzTarget } from './target.js';
 
 export { type DecoderTargetOptions, decoderTarget, type FuzzTarget } from './target.js';
@@ -48,6 +49,7 @@ export const targets: readonly FuzzTarget<unknown>[] = [
     decode: decodePacketAndReencode,
   }),
   ...channelTargets,
+  ...loginTargets(decodePacketAndReencode),
 ];
 
 /** A glob of `*` and `?` as a matcher of target names. */

@@ -18,9 +18,11 @@ import {
   type CryptoSuite,
   certifiedPayloadCodec,
   DatagramChannel,
+  decodeCertificate,
   decodePacket,
   decodeSigned,
   deriveDatagramKeys,
+  type EffectivePolicy,
   ErrorCode,
   type EstablishedChannel,
   encodeFrame,
@@ -29,10 +31,12 @@ import {
   FrameDecoder,
   generateSigningKey,
   handleMessage,
+  isSoftwareDenied,
   issueCertificate,
   type KeyPair,
   keyId,
   keyPairFromPrivateKey,
+  type ListPage,
   type LocalIdentity,
   nodeCrypto,
   type Packet,
@@ -42,21 +46,34 @@ import {
   PROLOGUE_TEXT,
   parley,
   type Random,
+  type RevokedSerial,
   Role,
   SIGNATURE_CONTEXTS,
   SignatureContext,
+  type SignedPrekeyFields,
   type SigningKey,
   type Step,
+  type SupernodeListEntry,
   seededRandom,
+  signCertificateRequest,
   signedMessage,
+  signNetworkPolicy,
   signObject,
+  signRevocationList,
+  signSignedPrekey,
+  signSupernodeList,
   signWithContext,
   startInitiator,
   startResponder,
   type VerifyPolicy,
+  verifyCertificateRequest,
   verifyChain,
   verifyHandshakePayload,
+  verifyNetworkPolicy,
+  verifyRevocationListPage,
   verifySigned,
+  verifySignedPrekey,
+  verifySupernodeListPage,
   XX_PROTOCOL_NAME,
   XXHandshake,
 } from '../src/index.js';
@@ -801,13 +818,17 @@ function signedObjectsFile(suite: CryptoSuite): object {
   const noiseStatic = random.randomBytes(32);
   const staticPublic = suite.x25519PublicKey(noiseStatic);
   const contexts = [...SIGNATURE_CONTEXTS.values()].map((info) => {
+    // Bare contexts sign a fixed-length value: the binding a Noise static key, the certificate request a
+    // 32-byte handshake hash.
     const body =
       info.id === SignatureContext.SIGNATURE_CONTEXT_STATIC_KEY_BINDING
         ? staticPublic
-        : cat(utf8(`${info.name} body `), random.randomBytes(16));
+        : info.bare
+          ? random.randomBytes(info.maxBodyBytes)
+          : cat(utf8(`${info.name} body `), random.randomBytes(16));
     const message = signedMessage(info.id, body);
     const signature = suite.ed25519Sign(signer.seed, message);
-    const bare = info.id === SignatureContext.SIGNATURE_CONTEXT_STATIC_KEY_BINDING;
+    const bare = info.bare;
     return {
       number: info.id,
       enum: SignatureContext[info.id],
@@ -817,7 +838,7 @@ function signedObjectsFile(suite: CryptoSuite): object {
       body: hex(body),
       signedMessage: hex(message),
       signature: hex(signature),
-      // The binding is a bare signature (ID-HS-3); every other context travels in a Signed envelope.
+      // Bare signatures (ID-HS-3, LOGIN-CERT-3) have no envelope; every other context travels in a Signed.
       signed: bare ? null : hex(signObject(suite, signer, info.id, body)),
     };
   });
@@ -1008,7 +1029,19 @@ function packetJson(p: Packet): object {
     case 'ping':
     case 'pong':
       return { requestId: p.requestId, body: b.case, sequence: b.value.sequence, data: hex(b.value.data) };
+    default:
+      return { requestId: p.requestId, body: b.case, value: plainJson(b.value) };
   }
+}
+
+/** A decoded body of chapter 06 onwards as JSON: bytes in hex, everything else as it is. */
+function plainJson(v: unknown): unknown {
+  if (v instanceof Uint8Array) return hex(v);
+  if (Array.isArray(v)) return v.map(plainJson);
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainJson(x)]));
+  }
+  return v;
 }
 
 function packetsFile(): object {
@@ -2138,6 +2171,670 @@ function datagramFile(suite: CryptoSuite, hs: HandshakeRun): object {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// The login server (spec/06-login-server.md): published objects, certificate requests, signed prekeys
+// and login packets
+
+/** A value as JSON: bytes in hex, an absent nested message (undefined) as null. */
+function loginJson(v: unknown): unknown {
+  if (v === undefined) return null;
+  if (v instanceof Uint8Array) return hex(v);
+  if (Array.isArray(v)) return v.map(loginJson);
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, loginJson(x)]));
+  }
+  return v;
+}
+
+/** A `Signed` envelope of a published object, in parts. */
+function signedJson(signed: Uint8Array): object {
+  const e = decodeSigned(signed);
+  return {
+    body: hex(e.body),
+    signedMessage: hex(signedMessage(e.context, e.body)),
+    signature: hex(e.signature),
+    signerKeyId: hex(e.signerKeyId),
+    context: e.context,
+    signed: hex(signed),
+  };
+}
+
+function listPageJson<E>(page: ListPage<E>): unknown {
+  return loginJson(page);
+}
+
+function loginFile(suite: CryptoSuite): object {
+  const seed = 'parley/vectors/login';
+  const pki = makePki(suite, seed);
+  const random = seededRandom(`${seed}/values`);
+  const loginCertFields = {
+    subject: 'login.example.net',
+    deviceId: pki.deviceLogin,
+    role: Role.ROLE_LOGIN,
+    serial: 1,
+    notBefore: LOGIN_NB,
+    notAfter: LOGIN_NA,
+  };
+  const otherLoginCert = issueCertificate(suite, pki.otherRoot, {
+    ...loginCertFields,
+    subjectKey: pki.otherLogin.publicKey,
+  });
+  const verifier = { trustAnchors: [pki.root.publicKey], nowMs: VECTOR_NOW_MS, skewMs: SKEW };
+  const C = SignatureContext;
+
+  // The network policy: some fields set, the others left to their defaults (POLICY-GEN-3).
+  const policyFields = {
+    version: 12,
+    issuedAt: VECTOR_NOW_MS - HOUR,
+    protocolVersions: [1],
+    deniedSoftware: ['parley-ref/0.3.', 'badclient/', 'parley-ref/0.4.2'],
+    userCertLifetimeS: 12 * 3600,
+    certClockSkewS: 120,
+    replicationFactor: 4,
+    election: { mode: parley.v1.ElectionMode.ELECTION_MODE_OPEN, targetLoad: 600, maxSharePerVersionPercent: 50 },
+    relay: { allocationBytes: 2 ** 40, allocationsPerUser: 2 },
+    rateLimits: { loginFailuresPerWindow: 10, searchPerMinute: 60 },
+  };
+  const policySigned = signNetworkPolicy(suite, pki.login, policyFields as never);
+  const defaultsFields = { version: 1 };
+  const defaultsSigned = signNetworkPolicy(suite, pki.login, defaultsFields as never);
+  const effective = (signed: Uint8Array): EffectivePolicy =>
+    verifyNetworkPolicy(suite, signed, pki.loginCert, verifier);
+  const deniedChecks = [
+    'parley-ref/0.3.1',
+    'parley-ref/0.30',
+    'parley-ref/0.3',
+    'badclient/7',
+    'parley-ref/0.4.2',
+    'parley-ref/0.4.20',
+  ];
+
+  // One page of the supernode list.
+  const v6 = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), 0x07]);
+  const entries: SupernodeListEntry[] = [
+    {
+      keyId: keyId(suite, pki.supernode.publicKey),
+      endpoints: [
+        {
+          protocol: parley.v1.TransportProtocol.TRANSPORT_PROTOCOL_UDP,
+          address: Uint8Array.of(203, 0, 113, 7),
+          port: 4000,
+        },
+        { protocol: parley.v1.TransportProtocol.TRANSPORT_PROTOCOL_TCP, address: v6, port: 443 },
+      ],
+      software: 'parley-ref/0.4.0',
+      loadPercent: 35,
+      hosted: false,
+      notAfterMs: SN_NA,
+    },
+    {
+      keyId: keyId(suite, generateSigningKey(suite, random).publicKey),
+      endpoints: [
+        {
+          protocol: parley.v1.TransportProtocol.TRANSPORT_PROTOCOL_UDP,
+          address: Uint8Array.of(198, 51, 100, 20),
+          port: 65_535,
+        },
+      ],
+      software: 'parley-ref/0.4.1',
+      loadPercent: 0,
+      hosted: true,
+      notAfterMs: SN_NA + HOUR,
+    },
+  ];
+  const list = { epoch: 77, issuedAtMs: VECTOR_NOW_MS - 5 * MINUTE, expiresAtMs: VECTOR_NOW_MS + 5 * MINUTE, entries };
+  const listPages = signSupernodeList(suite, pki.login, list);
+  const pageWire = (e: SupernodeListEntry) => ({
+    keyId: e.keyId,
+    endpoints: e.endpoints,
+    software: e.software,
+    loadPercent: e.loadPercent,
+    hosted: e.hosted,
+    notAfter: e.notAfterMs,
+  });
+
+  // One page of the revocation list.
+  const revoked: RevokedSerial[] = [
+    { serial: 1002, notAfterMs: USER_NA },
+    { serial: 2002, notAfterMs: SN_NA },
+    { serial: Number.MAX_SAFE_INTEGER, notAfterMs: USER_NA + HOUR },
+  ];
+  const revocation = { number: 5, issuedAtMs: VECTOR_NOW_MS - MINUTE, entries: revoked };
+  const revocationPages = signRevocationList(suite, pki.login, revocation);
+
+  // A certificate request on a channel with handshake hash h, and a signed prekey of the user's device.
+  const handshakeHash = random.randomBytes(32);
+  const request = {
+    subjectKey: pki.user.publicKey,
+    deviceId: pki.deviceUser,
+    proof: signCertificateRequest(suite, pki.user.seed, handshakeHash),
+  };
+  const prekeyPrivate = random.randomBytes(32);
+  const identityDhPrivate = random.randomBytes(32);
+  const prekey: SignedPrekeyFields = {
+    id: 3,
+    publicKey: suite.x25519PublicKey(prekeyPrivate),
+    identityDhKey: suite.x25519PublicKey(identityDhPrivate),
+    deviceId: pki.deviceUser,
+    createdAtMs: VECTOR_NOW_MS - 10 * MINUTE,
+  };
+  const prekeySigned = signSignedPrekey(suite, pki.user.seed, prekey);
+  const userCertificate = decodeCertificate(decodeSigned(pki.userCert).body);
+  const oneTimePrivate = random.randomBytes(32);
+  const oneTimePrekey = { id: 17, publicKey: suite.x25519PublicKey(oneTimePrivate) };
+
+  // Objects a verifier must refuse, each with the error of the first failing step.
+  const raw = (context: SignatureContext, type: { encode(m: never): { finish(): Uint8Array } }, fields: object) =>
+    signObject(suite, pki.login, context, type.encode(fields as never).finish());
+  const flipped = (signed: Uint8Array): Uint8Array => {
+    const e = decodeSigned(signed);
+    return signedEnvelope({
+      body: e.body,
+      signature: flip(e.signature, 7, 0x10),
+      signerKeyId: e.signerKeyId,
+      context: e.context,
+    });
+  };
+  type Kind = 'policy' | 'supernode-list' | 'revocation-list';
+  const published: {
+    name: string;
+    requirements: string[];
+    object: Kind;
+    signed: Uint8Array;
+    loginCertificate: Uint8Array;
+    nowMs?: number;
+  }[] = [
+    {
+      name: 'policy-valid',
+      requirements: ['LOGIN-PUB-2', 'POLICY-GEN-1'],
+      object: 'policy',
+      signed: policySigned,
+      loginCertificate: pki.loginCert,
+    },
+    {
+      name: 'policy-of-another-network',
+      requirements: ['LOGIN-PUB-2', 'ID-CHAIN-4'],
+      object: 'policy',
+      signed: signNetworkPolicy(suite, pki.otherLogin, policyFields as never),
+      loginCertificate: otherLoginCert,
+    },
+    {
+      name: 'login-certificate-expired',
+      requirements: ['LOGIN-PUB-2', 'ID-CERT-12'],
+      object: 'policy',
+      signed: policySigned,
+      loginCertificate: pki.loginCert,
+      nowMs: LOGIN_NA + SKEW,
+    },
+    {
+      name: 'user-certificate-issued-by-the-root',
+      requirements: ['LOGIN-PUB-2', 'ID-CHAIN-4'],
+      object: 'policy',
+      signed: signNetworkPolicy(suite, pki.user, policyFields as never),
+      loginCertificate: issueCertificate(suite, pki.root, {
+        ...loginCertFields,
+        subject: 'alice',
+        subjectKey: pki.user.publicKey,
+        role: Role.ROLE_USER,
+        serial: 7,
+        notBefore: USER_NB,
+        notAfter: USER_NA,
+      }),
+    },
+    {
+      name: 'user-certificate-as-login-certificate',
+      requirements: ['LOGIN-PUB-2', 'ID-CHAIN-4'],
+      object: 'policy',
+      signed: signNetworkPolicy(suite, pki.user, policyFields as never),
+      loginCertificate: pki.userCert,
+    },
+    {
+      name: 'policy-signed-by-another-key',
+      requirements: ['LOGIN-PUB-2', 'ID-SIG-8'],
+      object: 'policy',
+      signed: signNetworkPolicy(suite, pki.supernode, policyFields as never),
+      loginCertificate: pki.loginCert,
+    },
+    {
+      name: 'policy-signature-bit-flipped',
+      requirements: ['LOGIN-PUB-2', 'ID-SIG-6'],
+      object: 'policy',
+      signed: flipped(policySigned),
+      loginCertificate: pki.loginCert,
+    },
+    {
+      name: 'policy-as-supernode-list',
+      requirements: ['LOGIN-PUB-2', 'ID-SIG-7'],
+      object: 'supernode-list',
+      signed: policySigned,
+      loginCertificate: pki.loginCert,
+    },
+    {
+      name: 'policy-version-0',
+      requirements: ['POLICY-GEN-2'],
+      object: 'policy',
+      signed: raw(C.SIGNATURE_CONTEXT_NETWORK_POLICY, parley.v1.NetworkPolicy, { issuedAt: VECTOR_NOW_MS }),
+      loginCertificate: pki.loginCert,
+    },
+    {
+      name: 'policy-user-certificate-lifetime-above-7-days',
+      requirements: ['POLICY-GEN-4'],
+      object: 'policy',
+      signed: raw(C.SIGNATURE_CONTEXT_NETWORK_POLICY, parley.v1.NetworkPolicy, {
+        version: 13,
+        userCertLifetimeS: 7 * 86_400 + 1,
+      }),
+      loginCertificate: pki.loginCert,
+    },
+    {
+      name: 'policy-denied-software-empty-entry',
+      requirements: ['POLICY-GEN-2'],
+      object: 'policy',
+      signed: raw(C.SIGNATURE_CONTEXT_NETWORK_POLICY, parley.v1.NetworkPolicy, { version: 13, deniedSoftware: [''] }),
+      loginCertificate: pki.loginCert,
+    },
+    {
+      name: 'supernode-list-valid',
+      requirements: ['LOGIN-LIST-1', 'LOGIN-LIST-4'],
+      object: 'supernode-list',
+      signed: listPages[0]!,
+      loginCertificate: pki.loginCert,
+    },
+    {
+      name: 'supernode-list-page-not-below-page-count',
+      requirements: ['LOGIN-LIST-3'],
+      object: 'supernode-list',
+      signed: raw(C.SIGNATURE_CONTEXT_SUPERNODE_LIST, parley.v1.SupernodeListPage, {
+        epoch: 77,
+        page: 1,
+        pageCount: 1,
+      }),
+      loginCertificate: pki.loginCert,
+    },
+    {
+      name: 'supernode-list-65-pages',
+      requirements: ['LOGIN-LIST-3'],
+      object: 'supernode-list',
+      signed: raw(C.SIGNATURE_CONTEXT_SUPERNODE_LIST, parley.v1.SupernodeListPage, {
+        epoch: 77,
+        page: 0,
+        pageCount: 65,
+      }),
+      loginCertificate: pki.loginCert,
+    },
+    {
+      name: 'supernode-list-address-of-3-bytes',
+      requirements: ['LOGIN-SN-2', 'LOGIN-LIST-4'],
+      object: 'supernode-list',
+      signed: raw(C.SIGNATURE_CONTEXT_SUPERNODE_LIST, parley.v1.SupernodeListPage, {
+        epoch: 77,
+        pageCount: 1,
+        entries: [
+          { ...pageWire(entries[0]!), endpoints: [{ protocol: 1, address: Uint8Array.of(10, 0, 0), port: 4000 }] },
+        ],
+      }),
+      loginCertificate: pki.loginCert,
+    },
+    {
+      name: 'supernode-list-port-0',
+      requirements: ['LOGIN-SN-2', 'LOGIN-LIST-4'],
+      object: 'supernode-list',
+      signed: raw(C.SIGNATURE_CONTEXT_SUPERNODE_LIST, parley.v1.SupernodeListPage, {
+        epoch: 77,
+        pageCount: 1,
+        entries: [{ ...pageWire(entries[0]!), endpoints: [{ protocol: 1, address: Uint8Array.of(10, 0, 0, 1) }] }],
+      }),
+      loginCertificate: pki.loginCert,
+    },
+    {
+      name: 'supernode-list-load-101',
+      requirements: ['LOGIN-LIST-4'],
+      object: 'supernode-list',
+      signed: raw(C.SIGNATURE_CONTEXT_SUPERNODE_LIST, parley.v1.SupernodeListPage, {
+        epoch: 77,
+        pageCount: 1,
+        entries: [{ ...pageWire(entries[0]!), loadPercent: 101 }],
+      }),
+      loginCertificate: pki.loginCert,
+    },
+    {
+      name: 'revocation-list-valid',
+      requirements: ['LOGIN-REVOKE-2'],
+      object: 'revocation-list',
+      signed: revocationPages[0]!,
+      loginCertificate: pki.loginCert,
+    },
+    {
+      name: 'revocation-list-serial-0',
+      requirements: ['LOGIN-REVOKE-2'],
+      object: 'revocation-list',
+      signed: raw(C.SIGNATURE_CONTEXT_REVOCATION_LIST, parley.v1.RevocationListPage, {
+        number: 5,
+        pageCount: 1,
+        entries: [{ notAfter: USER_NA }],
+      }),
+      loginCertificate: pki.loginCert,
+    },
+    {
+      name: 'revocation-list-number-0',
+      requirements: ['LOGIN-REVOKE-2', 'LOGIN-PUB-8'],
+      object: 'revocation-list',
+      signed: raw(C.SIGNATURE_CONTEXT_REVOCATION_LIST, parley.v1.RevocationListPage, { pageCount: 1 }),
+      loginCertificate: pki.loginCert,
+    },
+  ];
+  const verifyPublished = (kind: Kind, signed: Uint8Array, cert: Uint8Array, nowMs: number) => {
+    const p = { ...verifier, nowMs };
+    if (kind === 'policy') return loginJson(verifyNetworkPolicy(suite, signed, cert, p));
+    if (kind === 'supernode-list') return listPageJson(verifySupernodeListPage(suite, signed, cert, p));
+    return listPageJson(verifyRevocationListPage(suite, signed, cert, p));
+  };
+
+  // Certificate requests and signed prekeys a verifier must refuse.
+  const requestCases: { name: string; requirements: string[]; request: typeof request; handshakeHash: Uint8Array }[] = [
+    { name: 'valid', requirements: ['LOGIN-CERT-3'], request, handshakeHash },
+    {
+      name: 'proof-for-another-channel',
+      requirements: ['LOGIN-CERT-3'],
+      request,
+      handshakeHash: flip(handshakeHash, 0),
+    },
+    {
+      name: 'proof-by-another-key',
+      requirements: ['LOGIN-CERT-3'],
+      request: { ...request, subjectKey: pki.supernode.publicKey },
+      handshakeHash,
+    },
+    {
+      name: 'device-id-absent',
+      requirements: ['LOGIN-CERT-2'],
+      request: { ...request, deviceId: new Uint8Array(0) },
+      handshakeHash,
+    },
+    {
+      name: 'subject-key-of-31-bytes',
+      requirements: ['LOGIN-CERT-2'],
+      request: { ...request, subjectKey: request.subjectKey.subarray(0, 31) },
+      handshakeHash,
+    },
+    {
+      name: 'proof-of-63-bytes',
+      requirements: ['LOGIN-CERT-2'],
+      request: { ...request, proof: request.proof.subarray(0, 63) },
+      handshakeHash,
+    },
+  ];
+  const prekeyCases: { name: string; requirements: string[]; signed: Uint8Array }[] = [
+    { name: 'valid', requirements: ['LOGIN-PREKEY-2'], signed: prekeySigned },
+    {
+      name: 'device-id-of-another-device',
+      requirements: ['LOGIN-PREKEY-2'],
+      signed: signSignedPrekey(suite, pki.user.seed, { ...prekey, deviceId: pki.deviceSupernode }),
+    },
+    {
+      name: 'signed-by-another-key',
+      requirements: ['LOGIN-PREKEY-2', 'ID-SIG-8'],
+      signed: signSignedPrekey(suite, pki.supernode.seed, prekey),
+    },
+    { name: 'signature-bit-flipped', requirements: ['LOGIN-PREKEY-2', 'ID-SIG-6'], signed: flipped(prekeySigned) },
+  ];
+
+  // Login packets, canonical (WIRE-ENC-1), with their decoded values.
+  const loginPackets: { name: string; requirements: string[]; packet: Packet }[] = [
+    {
+      name: 'login-finish',
+      requirements: ['LOGIN-CERT-2', 'WIRE-PKT-1'],
+      packet: {
+        requestId: 3,
+        body: {
+          case: 'loginFinish',
+          value: { finishLoginRequest: random.randomBytes(64), certificateRequest: request },
+        },
+      },
+    },
+    {
+      name: 'policy-reply',
+      requirements: ['LOGIN-PUB-5', 'POLICY-GEN-1'],
+      packet: {
+        requestId: 4,
+        body: {
+          case: 'policyReply',
+          value: { unchanged: false, policy: policySigned, loginCertificate: pki.loginCert },
+        },
+      },
+    },
+    {
+      name: 'policy-reply-unchanged',
+      requirements: ['LOGIN-PUB-4'],
+      packet: {
+        requestId: 5,
+        body: {
+          case: 'policyReply',
+          value: { unchanged: true, policy: new Uint8Array(0), loginCertificate: new Uint8Array(0) },
+        },
+      },
+    },
+    {
+      name: 'get-supernode-list',
+      requirements: ['LOGIN-PUB-4', 'LOGIN-LIST-6'],
+      packet: { requestId: 6, body: { case: 'getSupernodeList', value: { knownEpoch: 76, page: 1 } } },
+    },
+    {
+      name: 'supernode-register',
+      requirements: ['LOGIN-SN-2', 'WIRE-PKT-1'],
+      packet: {
+        requestId: 7,
+        body: { case: 'supernodeRegister', value: { endpoints: entries[0]!.endpoints, capacity: 800 } },
+      },
+    },
+    {
+      name: 'supernode-register-reply',
+      requirements: ['WIRE-INT-1'],
+      packet: {
+        requestId: 7,
+        body: {
+          case: 'supernodeRegisterReply',
+          value: {
+            heartbeatIntervalMs: 30_000,
+            versions: { policyVersion: 12, supernodeListEpoch: 77, revocationListNumber: Number.MAX_SAFE_INTEGER },
+          },
+        },
+      },
+    },
+    {
+      name: 'fetch-prekeys-reply',
+      requirements: ['LOGIN-PREKEY-2', 'WIRE-PKT-1'],
+      packet: {
+        requestId: 8,
+        body: {
+          case: 'fetchPrekeysReply',
+          value: {
+            bundles: [
+              { certificate: pki.userCert, signedPrekey: prekeySigned, oneTimePrekey },
+              { certificate: pki.userCert, signedPrekey: prekeySigned, oneTimePrekey: undefined },
+            ],
+          },
+        },
+      },
+    },
+    {
+      name: 'get-contact-blob',
+      requirements: ['WIRE-ENC-1'],
+      packet: { requestId: 9, body: { case: 'getContactBlob', value: {} } },
+    },
+  ];
+
+  return {
+    description:
+      "The login server's signed objects and login packets (spec/06-login-server.md): a signed network policy with the effective policy a receiver derives (defaults applied), and one of defaults only; a page of the supernode list; a page of the revocation list, each verified through the login certificate under the network's root key; published objects a receiver must refuse; a certificate request's proof over a channel's handshake hash; a signed prekey; and login packets with their canonical encodings.",
+    requirements: [
+      'LOGIN-PUB-1',
+      'LOGIN-PUB-2',
+      'LOGIN-PUB-4',
+      'LOGIN-PUB-5',
+      'POLICY-GEN-1',
+      'POLICY-GEN-2',
+      'POLICY-GEN-3',
+      'POLICY-GEN-4',
+      'POLICY-DENY-1',
+      'LOGIN-LIST-1',
+      'LOGIN-LIST-2',
+      'LOGIN-LIST-3',
+      'LOGIN-LIST-4',
+      'LOGIN-SN-2',
+      'LOGIN-REVOKE-2',
+      'LOGIN-CERT-2',
+      'LOGIN-CERT-3',
+      'LOGIN-PREKEY-2',
+      'LOGIN-LIMIT-1',
+      'ID-SIG-2',
+      'ID-SIG-6',
+      'WIRE-ENC-1',
+      'WIRE-INT-1',
+      'CRYPTO-RAND-4',
+    ],
+    generator: GENERATOR,
+    seed,
+    format: {
+      bytes: 'lower-case hex; times are unix milliseconds; 64-bit fields are JSON numbers (all below 2^53)',
+      fields:
+        'message fields by their proto3 JSON names (lowerCamelCase), bytes in hex, enums as numbers; a field absent from `fields` is 0 or absent on the wire',
+      signed:
+        'a Signed { body = 1, signature = 2, signer_key_id = 3, context = 4 }; signedMessage = UTF-8(context name) || 00 || body',
+      verifier:
+        'every published object is verified with this trust anchor, clock and skew unless a case gives another nowMs',
+      effectivePolicy:
+        'what a receiver derives from a verified policy (POLICY-GEN-3): every parameter with its default when 0 or absent, `..._s` fields as milliseconds (`...Ms`)',
+      listPage:
+        'a verified page: version (epoch or number), issuedAtMs, expiresAtMs (0 for the revocation list), page, pageCount, entries (notAfter as notAfterMs)',
+      verifications:
+        'verify `signed` as `object` with `loginCertificate`; expected is the verified value or { error: CODE NAME }',
+      packets:
+        'encoding = the canonical encoding (WIRE-ENC-1) of `packet`; value is what a decoder returns: every field, zero values included, absent nested messages null',
+    },
+    network: {
+      root: keyJson(pki.root),
+      login: keyJson(pki.login),
+      loginCertificate: certJson('login', 'root', pki.loginCert, suite),
+      user: keyJson(pki.user),
+      userCertificate: certJson('user', 'login', pki.userCert, suite),
+      supernode: keyJson(pki.supernode),
+      otherRoot: keyJson(pki.otherRoot),
+      otherLogin: keyJson(pki.otherLogin),
+      otherLoginCertificate: hex(otherLoginCert),
+    },
+    verifier: { trustAnchors: [hex(pki.root.publicKey)], nowMs: VECTOR_NOW_MS, skewMs: SKEW },
+    policy: {
+      requirements: ['POLICY-GEN-1', 'POLICY-GEN-2', 'POLICY-GEN-3', 'LOGIN-PUB-1'],
+      fields: loginJson(policyFields),
+      ...signedJson(policySigned),
+      expected: loginJson(effective(policySigned)),
+      denied: deniedChecks.map((software) => ({
+        software,
+        denied: isSoftwareDenied(effective(policySigned).deniedSoftware, software),
+      })),
+    },
+    policyDefaults: {
+      requirements: ['POLICY-GEN-3'],
+      fields: loginJson(defaultsFields),
+      ...signedJson(defaultsSigned),
+      expected: loginJson(effective(defaultsSigned)),
+    },
+    supernodeList: {
+      requirements: ['LOGIN-LIST-1', 'LOGIN-LIST-2', 'LOGIN-LIST-4', 'LOGIN-SN-2'],
+      pages: listPages.map((signed, i) => ({
+        fields: loginJson({
+          epoch: list.epoch,
+          issuedAt: list.issuedAtMs,
+          expiresAt: list.expiresAtMs,
+          page: i,
+          pageCount: listPages.length,
+          entries: entries.map(pageWire),
+        }),
+        ...signedJson(signed),
+        expected: listPageJson(verifySupernodeListPage(suite, signed, pki.loginCert, verifier)),
+      })),
+    },
+    revocationList: {
+      requirements: ['LOGIN-REVOKE-2', 'LOGIN-REVOKE-3'],
+      pages: revocationPages.map((signed, i) => ({
+        fields: loginJson({
+          number: revocation.number,
+          issuedAt: revocation.issuedAtMs,
+          page: i,
+          pageCount: revocationPages.length,
+          entries: revoked.map((r) => ({ serial: r.serial, notAfter: r.notAfterMs })),
+        }),
+        ...signedJson(signed),
+        expected: listPageJson(verifyRevocationListPage(suite, signed, pki.loginCert, verifier)),
+      })),
+    },
+    verifications: published.map((c) => {
+      const nowMs = c.nowMs ?? VECTOR_NOW_MS;
+      const r = outcome(() => verifyPublished(c.object, c.signed, c.loginCertificate, nowMs));
+      return {
+        name: c.name,
+        requirements: c.requirements,
+        object: c.object,
+        signed: hex(c.signed),
+        loginCertificate: hex(c.loginCertificate),
+        nowMs,
+        expected: 'error' in r ? { error: r.error } : r.ok,
+      };
+    }),
+    certificateRequest: {
+      requirements: ['LOGIN-CERT-2', 'LOGIN-CERT-3'],
+      subject: keyJson(pki.user),
+      handshakeHash: hex(handshakeHash),
+      deviceId: hex(request.deviceId),
+      signedMessage: hex(signedMessage(C.SIGNATURE_CONTEXT_CERTIFICATE_REQUEST, handshakeHash)),
+      proof: hex(request.proof),
+      cases: requestCases.map((c) => {
+        const r = outcome(() => verifyCertificateRequest(suite, c.request, c.handshakeHash));
+        return {
+          name: c.name,
+          requirements: c.requirements,
+          request: loginJson(c.request),
+          handshakeHash: hex(c.handshakeHash),
+          expected: 'error' in r ? { error: r.error } : loginJson(r.ok),
+        };
+      }),
+    },
+    signedPrekey: {
+      requirements: ['LOGIN-PREKEY-2'],
+      device: { key: keyJson(pki.user), certificate: hex(pki.userCert), deviceId: hex(pki.deviceUser) },
+      privateKeys: { prekey: hex(prekeyPrivate), identityDh: hex(identityDhPrivate) },
+      fields: loginJson({
+        id: prekey.id,
+        publicKey: prekey.publicKey,
+        identityDhKey: prekey.identityDhKey,
+        deviceId: prekey.deviceId,
+        createdAt: prekey.createdAtMs,
+      }),
+      ...signedJson(prekeySigned),
+      cases: prekeyCases.map((c) => {
+        const r = outcome(() => verifySignedPrekey(suite, c.signed, userCertificate));
+        return {
+          name: c.name,
+          requirements: c.requirements,
+          signed: hex(c.signed),
+          expected: 'error' in r ? { error: r.error } : loginJson(r.ok),
+        };
+      }),
+    },
+    packets: loginPackets.map((c) => {
+      const encoding = encodePacket(c.packet);
+      const decoded = decodePacket(encoding);
+      return {
+        name: c.name,
+        requirements: c.requirements,
+        packet: { requestId: decoded.requestId, body: decoded.body.case, value: loginJson(decoded.body.value) },
+        encoding: hex(encoding),
+      };
+    }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
 // The whole set
 
 /** Every vector file, by file name (without `.json`), as a JSON value. Pure: the suite is the only input. */
@@ -2150,6 +2847,7 @@ export function generateVectors(suite: CryptoSuite): Record<string, object> {
     framing: framingFile(suite),
     'handshake-xx': hs.file,
     datagram: datagramFile(suite, hs),
+    login: loginFile(suite),
   };
 }
 

@@ -18,7 +18,8 @@ export type ErrorKind =
   | 'decrypt' // authentication of ciphertext failed, or key material is invalid
   | 'incompatible' // the peer speaks another version or belongs to another network
   | 'misuse' // the local caller used the API wrongly; never the peer's fault
-  | 'resource'; // a limit, rate or timeout was reached
+  | 'resource' // a limit, rate or timeout was reached
+  | 'refused'; // a well-formed request the receiver's state or rules refuse (an account, a permission, a version)
 
 /** The name of an error code, e.g. `FRAME_TOO_LARGE`, for logs and reports. */
 export function errorCodeName(code: ErrorCode): string {
@@ -34,11 +35,12 @@ export const ERROR_CODE_RANGES: readonly { readonly from: number; readonly to: n
   { from: 500, to: 599, kind: 'incompatible' },
   { from: 600, to: 699, kind: 'misuse' },
   { from: 700, to: 799, kind: 'resource' },
+  { from: 800, to: 899, kind: 'refused' },
 ];
 
 /**
  * Maps a code to its kind by the ranges of GEN-ERR-2; a code this implementation does not know gets the
- * kind of its range. Codes outside every range (0, or 800 and above) have no kind; they map to
+ * kind of its range. Codes outside every range (0, or 900 and above) have no kind; they map to
  * 'resource' for backward compatibility of this function and are never raised by this implementation.
  */
 export function kindOf(code: ErrorCode): ErrorKind {
@@ -48,6 +50,7 @@ export function kindOf(code: ErrorCode): ErrorKind {
   if (code >= 400 && code < 500) return 'decrypt';
   if (code >= 500 && code < 600) return 'incompatible';
   if (code >= 600 && code < 700) return 'misuse';
+  if (code >= 800 && code < 900) return 'refused';
   return 'resource';
 }
 
@@ -91,11 +94,18 @@ const CHANNEL_EFFECT: Readonly<Record<number, ChannelEffect>> = {
   401: 'handshake', // INVALID_KEY
   500: 'close', // VERSION_UNSUPPORTED
   501: 'close', // NETWORK_MISMATCH
+  502: 'close', // SOFTWARE_DENIED
   600: 'local', // API_MISUSE
   700: 'open', // BUSY
   701: 'open', // RATE_LIMITED
   702: 'handshake', // TIMEOUT
   703: 'open', // RESOURCE_LIMIT
+  800: 'open', // USERNAME_INVALID
+  801: 'open', // USERNAME_TAKEN
+  802: 'open', // AUTH_FAILED
+  803: 'open', // NOT_AUTHORIZED
+  804: 'open', // CONFLICT
+  805: 'open', // NOT_FOUND
 };
 
 /**
@@ -124,7 +134,7 @@ export function errorEffect(code: ErrorCode): ChannelEffect {
 
 /** True when `code` may be sent to a peer: every code of the table except the local 600-699 range. [GEN-ERR-5] */
 export function isWireCode(code: number): boolean {
-  return code >= 100 && code < 800 && !(code >= 600 && code < 700);
+  return code >= 100 && code < 900 && !(code >= 600 && code < 700);
 }
 
 export class ParleyError extends Error {
@@ -172,6 +182,10 @@ export class ApiMisuse extends ParleyError {
 }
 export class ResourceError extends ParleyError {
   override readonly name: string = 'ResourceError';
+}
+/** A well-formed request refused by the receiver's state or rules (codes 800-899). */
+export class RequestRefused extends ParleyError {
+  override readonly name: string = 'RequestRefused';
 }
 
 /** True when `e` is a Parley error with the given code. */

@@ -17,5 +17,6 @@ export * from './errors.js';
 export * from './framing/stream.js';
 export { parley } from './gen/parley.js';
 export * from './identity/index.js';
+export * from './login/index.js';
 export * from './noise/index.js';
 export * from './packet/index.js';

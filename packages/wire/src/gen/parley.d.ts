@@ -50,7 +50,8 @@ export namespace parley {
             SIGNATURE_CONTEXT_REVOCATION_LIST = 6,
             SIGNATURE_CONTEXT_PREKEY_BUNDLE = 7,
             SIGNATURE_CONTEXT_ELECTION_REPORT = 8,
-            SIGNATURE_CONTEXT_ATTESTATION = 9
+            SIGNATURE_CONTEXT_ATTESTATION = 9,
+            SIGNATURE_CONTEXT_CERTIFICATE_REQUEST = 10
         }
 
         interface ISigned extends parley.v1.Signed.$Properties {
@@ -146,11 +147,1124 @@ export namespace parley {
             INVALID_KEY = 401,
             VERSION_UNSUPPORTED = 500,
             NETWORK_MISMATCH = 501,
+            SOFTWARE_DENIED = 502,
             API_MISUSE = 600,
             BUSY = 700,
             RATE_LIMITED = 701,
             TIMEOUT = 702,
-            RESOURCE_LIMIT = 703
+            RESOURCE_LIMIT = 703,
+            USERNAME_INVALID = 800,
+            USERNAME_TAKEN = 801,
+            AUTH_FAILED = 802,
+            NOT_AUTHORIZED = 803,
+            CONFLICT = 804,
+            NOT_FOUND = 805
+        }
+
+        interface IRegisterStart extends parley.v1.RegisterStart.$Properties {
+        }
+
+        class RegisterStart {
+            constructor(properties?: parley.v1.RegisterStart.$Properties);
+            $unknowns?: Uint8Array[];
+            username: string;
+            registrationRequest: Uint8Array;
+            static create(properties: parley.v1.RegisterStart.$Shape): parley.v1.RegisterStart & parley.v1.RegisterStart.$Shape;
+            static create(properties?: parley.v1.RegisterStart.$Properties): parley.v1.RegisterStart;
+            static encode(message: parley.v1.RegisterStart.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.RegisterStart & parley.v1.RegisterStart.$Shape;
+        }
+
+        namespace RegisterStart {
+            interface $Properties {
+                username?: (string|null);
+                registrationRequest?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.RegisterStart.$Properties;
+        }
+
+        interface IRegisterStartReply extends parley.v1.RegisterStartReply.$Properties {
+        }
+
+        class RegisterStartReply {
+            constructor(properties?: parley.v1.RegisterStartReply.$Properties);
+            $unknowns?: Uint8Array[];
+            registrationResponse: Uint8Array;
+            username: string;
+            static create(properties: parley.v1.RegisterStartReply.$Shape): parley.v1.RegisterStartReply & parley.v1.RegisterStartReply.$Shape;
+            static create(properties?: parley.v1.RegisterStartReply.$Properties): parley.v1.RegisterStartReply;
+            static encode(message: parley.v1.RegisterStartReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.RegisterStartReply & parley.v1.RegisterStartReply.$Shape;
+        }
+
+        namespace RegisterStartReply {
+            interface $Properties {
+                registrationResponse?: (Uint8Array|null);
+                username?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.RegisterStartReply.$Properties;
+        }
+
+        interface IRegisterFinish extends parley.v1.RegisterFinish.$Properties {
+        }
+
+        class RegisterFinish {
+            constructor(properties?: parley.v1.RegisterFinish.$Properties);
+            $unknowns?: Uint8Array[];
+            registrationRecord: Uint8Array;
+            static create(properties: parley.v1.RegisterFinish.$Shape): parley.v1.RegisterFinish & parley.v1.RegisterFinish.$Shape;
+            static create(properties?: parley.v1.RegisterFinish.$Properties): parley.v1.RegisterFinish;
+            static encode(message: parley.v1.RegisterFinish.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.RegisterFinish & parley.v1.RegisterFinish.$Shape;
+        }
+
+        namespace RegisterFinish {
+            interface $Properties {
+                registrationRecord?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.RegisterFinish.$Properties;
+        }
+
+        interface IRegisterFinishReply extends parley.v1.RegisterFinishReply.$Properties {
+        }
+
+        class RegisterFinishReply {
+            constructor(properties?: parley.v1.RegisterFinishReply.$Properties);
+            $unknowns?: Uint8Array[];
+            username: string;
+            static create(properties: parley.v1.RegisterFinishReply.$Shape): parley.v1.RegisterFinishReply & parley.v1.RegisterFinishReply.$Shape;
+            static create(properties?: parley.v1.RegisterFinishReply.$Properties): parley.v1.RegisterFinishReply;
+            static encode(message: parley.v1.RegisterFinishReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.RegisterFinishReply & parley.v1.RegisterFinishReply.$Shape;
+        }
+
+        namespace RegisterFinishReply {
+            interface $Properties {
+                username?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.RegisterFinishReply.$Properties;
+        }
+
+        interface ILoginStart extends parley.v1.LoginStart.$Properties {
+        }
+
+        class LoginStart {
+            constructor(properties?: parley.v1.LoginStart.$Properties);
+            $unknowns?: Uint8Array[];
+            username: string;
+            startLoginRequest: Uint8Array;
+            static create(properties: parley.v1.LoginStart.$Shape): parley.v1.LoginStart & parley.v1.LoginStart.$Shape;
+            static create(properties?: parley.v1.LoginStart.$Properties): parley.v1.LoginStart;
+            static encode(message: parley.v1.LoginStart.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.LoginStart & parley.v1.LoginStart.$Shape;
+        }
+
+        namespace LoginStart {
+            interface $Properties {
+                username?: (string|null);
+                startLoginRequest?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.LoginStart.$Properties;
+        }
+
+        interface ILoginStartReply extends parley.v1.LoginStartReply.$Properties {
+        }
+
+        class LoginStartReply {
+            constructor(properties?: parley.v1.LoginStartReply.$Properties);
+            $unknowns?: Uint8Array[];
+            loginResponse: Uint8Array;
+            static create(properties: parley.v1.LoginStartReply.$Shape): parley.v1.LoginStartReply & parley.v1.LoginStartReply.$Shape;
+            static create(properties?: parley.v1.LoginStartReply.$Properties): parley.v1.LoginStartReply;
+            static encode(message: parley.v1.LoginStartReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.LoginStartReply & parley.v1.LoginStartReply.$Shape;
+        }
+
+        namespace LoginStartReply {
+            interface $Properties {
+                loginResponse?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.LoginStartReply.$Properties;
+        }
+
+        interface ILoginFinish extends parley.v1.LoginFinish.$Properties {
+        }
+
+        class LoginFinish {
+            constructor(properties?: parley.v1.LoginFinish.$Properties);
+            $unknowns?: Uint8Array[];
+            finishLoginRequest: Uint8Array;
+            certificateRequest?: (parley.v1.CertificateRequest.$Properties|null);
+            static create(properties: parley.v1.LoginFinish.$Shape): parley.v1.LoginFinish & parley.v1.LoginFinish.$Shape;
+            static create(properties?: parley.v1.LoginFinish.$Properties): parley.v1.LoginFinish;
+            static encode(message: parley.v1.LoginFinish.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.LoginFinish & parley.v1.LoginFinish.$Shape;
+        }
+
+        namespace LoginFinish {
+            interface $Properties {
+                finishLoginRequest?: (Uint8Array|null);
+                certificateRequest?: (parley.v1.CertificateRequest.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.LoginFinish.$Properties;
+        }
+
+        interface ICertificateReply extends parley.v1.CertificateReply.$Properties {
+        }
+
+        class CertificateReply {
+            constructor(properties?: parley.v1.CertificateReply.$Properties);
+            $unknowns?: Uint8Array[];
+            certificate: Uint8Array;
+            loginCertificate: Uint8Array;
+            username: string;
+            static create(properties: parley.v1.CertificateReply.$Shape): parley.v1.CertificateReply & parley.v1.CertificateReply.$Shape;
+            static create(properties?: parley.v1.CertificateReply.$Properties): parley.v1.CertificateReply;
+            static encode(message: parley.v1.CertificateReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.CertificateReply & parley.v1.CertificateReply.$Shape;
+        }
+
+        namespace CertificateReply {
+            interface $Properties {
+                certificate?: (Uint8Array|null);
+                loginCertificate?: (Uint8Array|null);
+                username?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.CertificateReply.$Properties;
+        }
+
+        interface ICertificateRequest extends parley.v1.CertificateRequest.$Properties {
+        }
+
+        class CertificateRequest {
+            constructor(properties?: parley.v1.CertificateRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            subjectKey: Uint8Array;
+            deviceId: Uint8Array;
+            proof: Uint8Array;
+            static create(properties: parley.v1.CertificateRequest.$Shape): parley.v1.CertificateRequest & parley.v1.CertificateRequest.$Shape;
+            static create(properties?: parley.v1.CertificateRequest.$Properties): parley.v1.CertificateRequest;
+            static encode(message: parley.v1.CertificateRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.CertificateRequest & parley.v1.CertificateRequest.$Shape;
+        }
+
+        namespace CertificateRequest {
+            interface $Properties {
+                subjectKey?: (Uint8Array|null);
+                deviceId?: (Uint8Array|null);
+                proof?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.CertificateRequest.$Properties;
+        }
+
+        interface IRenewCertificate extends parley.v1.RenewCertificate.$Properties {
+        }
+
+        class RenewCertificate {
+            constructor(properties?: parley.v1.RenewCertificate.$Properties);
+            $unknowns?: Uint8Array[];
+            certificateRequest?: (parley.v1.CertificateRequest.$Properties|null);
+            static create(properties: parley.v1.RenewCertificate.$Shape): parley.v1.RenewCertificate & parley.v1.RenewCertificate.$Shape;
+            static create(properties?: parley.v1.RenewCertificate.$Properties): parley.v1.RenewCertificate;
+            static encode(message: parley.v1.RenewCertificate.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.RenewCertificate & parley.v1.RenewCertificate.$Shape;
+        }
+
+        namespace RenewCertificate {
+            interface $Properties {
+                certificateRequest?: (parley.v1.CertificateRequest.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.RenewCertificate.$Properties;
+        }
+
+        interface IChangePasswordStart extends parley.v1.ChangePasswordStart.$Properties {
+        }
+
+        class ChangePasswordStart {
+            constructor(properties?: parley.v1.ChangePasswordStart.$Properties);
+            $unknowns?: Uint8Array[];
+            registrationRequest: Uint8Array;
+            static create(properties: parley.v1.ChangePasswordStart.$Shape): parley.v1.ChangePasswordStart & parley.v1.ChangePasswordStart.$Shape;
+            static create(properties?: parley.v1.ChangePasswordStart.$Properties): parley.v1.ChangePasswordStart;
+            static encode(message: parley.v1.ChangePasswordStart.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.ChangePasswordStart & parley.v1.ChangePasswordStart.$Shape;
+        }
+
+        namespace ChangePasswordStart {
+            interface $Properties {
+                registrationRequest?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.ChangePasswordStart.$Properties;
+        }
+
+        interface IChangePasswordStartReply extends parley.v1.ChangePasswordStartReply.$Properties {
+        }
+
+        class ChangePasswordStartReply {
+            constructor(properties?: parley.v1.ChangePasswordStartReply.$Properties);
+            $unknowns?: Uint8Array[];
+            registrationResponse: Uint8Array;
+            static create(properties: parley.v1.ChangePasswordStartReply.$Shape): parley.v1.ChangePasswordStartReply & parley.v1.ChangePasswordStartReply.$Shape;
+            static create(properties?: parley.v1.ChangePasswordStartReply.$Properties): parley.v1.ChangePasswordStartReply;
+            static encode(message: parley.v1.ChangePasswordStartReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.ChangePasswordStartReply & parley.v1.ChangePasswordStartReply.$Shape;
+        }
+
+        namespace ChangePasswordStartReply {
+            interface $Properties {
+                registrationResponse?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.ChangePasswordStartReply.$Properties;
+        }
+
+        interface IChangePasswordFinish extends parley.v1.ChangePasswordFinish.$Properties {
+        }
+
+        class ChangePasswordFinish {
+            constructor(properties?: parley.v1.ChangePasswordFinish.$Properties);
+            $unknowns?: Uint8Array[];
+            registrationRecord: Uint8Array;
+            static create(properties: parley.v1.ChangePasswordFinish.$Shape): parley.v1.ChangePasswordFinish & parley.v1.ChangePasswordFinish.$Shape;
+            static create(properties?: parley.v1.ChangePasswordFinish.$Properties): parley.v1.ChangePasswordFinish;
+            static encode(message: parley.v1.ChangePasswordFinish.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.ChangePasswordFinish & parley.v1.ChangePasswordFinish.$Shape;
+        }
+
+        namespace ChangePasswordFinish {
+            interface $Properties {
+                registrationRecord?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.ChangePasswordFinish.$Properties;
+        }
+
+        interface IChangePasswordFinishReply extends parley.v1.ChangePasswordFinishReply.$Properties {
+        }
+
+        class ChangePasswordFinishReply {
+            constructor(properties?: parley.v1.ChangePasswordFinishReply.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: parley.v1.ChangePasswordFinishReply.$Shape): parley.v1.ChangePasswordFinishReply & parley.v1.ChangePasswordFinishReply.$Shape;
+            static create(properties?: parley.v1.ChangePasswordFinishReply.$Properties): parley.v1.ChangePasswordFinishReply;
+            static encode(message: parley.v1.ChangePasswordFinishReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.ChangePasswordFinishReply & parley.v1.ChangePasswordFinishReply.$Shape;
+        }
+
+        namespace ChangePasswordFinishReply {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.ChangePasswordFinishReply.$Properties;
+        }
+
+        interface IGetPolicy extends parley.v1.GetPolicy.$Properties {
+        }
+
+        class GetPolicy {
+            constructor(properties?: parley.v1.GetPolicy.$Properties);
+            $unknowns?: Uint8Array[];
+            knownVersion: Long;
+            static create(properties: parley.v1.GetPolicy.$Shape): parley.v1.GetPolicy & parley.v1.GetPolicy.$Shape;
+            static create(properties?: parley.v1.GetPolicy.$Properties): parley.v1.GetPolicy;
+            static encode(message: parley.v1.GetPolicy.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.GetPolicy & parley.v1.GetPolicy.$Shape;
+        }
+
+        namespace GetPolicy {
+            interface $Properties {
+                knownVersion?: (Long|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.GetPolicy.$Properties;
+        }
+
+        interface IPolicyReply extends parley.v1.PolicyReply.$Properties {
+        }
+
+        class PolicyReply {
+            constructor(properties?: parley.v1.PolicyReply.$Properties);
+            $unknowns?: Uint8Array[];
+            unchanged: boolean;
+            policy: Uint8Array;
+            loginCertificate: Uint8Array;
+            static create(properties: parley.v1.PolicyReply.$Shape): parley.v1.PolicyReply & parley.v1.PolicyReply.$Shape;
+            static create(properties?: parley.v1.PolicyReply.$Properties): parley.v1.PolicyReply;
+            static encode(message: parley.v1.PolicyReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.PolicyReply & parley.v1.PolicyReply.$Shape;
+        }
+
+        namespace PolicyReply {
+            interface $Properties {
+                unchanged?: (boolean|null);
+                policy?: (Uint8Array|null);
+                loginCertificate?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.PolicyReply.$Properties;
+        }
+
+        interface IGetSupernodeList extends parley.v1.GetSupernodeList.$Properties {
+        }
+
+        class GetSupernodeList {
+            constructor(properties?: parley.v1.GetSupernodeList.$Properties);
+            $unknowns?: Uint8Array[];
+            knownEpoch: Long;
+            page: number;
+            static create(properties: parley.v1.GetSupernodeList.$Shape): parley.v1.GetSupernodeList & parley.v1.GetSupernodeList.$Shape;
+            static create(properties?: parley.v1.GetSupernodeList.$Properties): parley.v1.GetSupernodeList;
+            static encode(message: parley.v1.GetSupernodeList.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.GetSupernodeList & parley.v1.GetSupernodeList.$Shape;
+        }
+
+        namespace GetSupernodeList {
+            interface $Properties {
+                knownEpoch?: (Long|null);
+                page?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.GetSupernodeList.$Properties;
+        }
+
+        interface ISupernodeListReply extends parley.v1.SupernodeListReply.$Properties {
+        }
+
+        class SupernodeListReply {
+            constructor(properties?: parley.v1.SupernodeListReply.$Properties);
+            $unknowns?: Uint8Array[];
+            unchanged: boolean;
+            page: Uint8Array;
+            loginCertificate: Uint8Array;
+            static create(properties: parley.v1.SupernodeListReply.$Shape): parley.v1.SupernodeListReply & parley.v1.SupernodeListReply.$Shape;
+            static create(properties?: parley.v1.SupernodeListReply.$Properties): parley.v1.SupernodeListReply;
+            static encode(message: parley.v1.SupernodeListReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.SupernodeListReply & parley.v1.SupernodeListReply.$Shape;
+        }
+
+        namespace SupernodeListReply {
+            interface $Properties {
+                unchanged?: (boolean|null);
+                page?: (Uint8Array|null);
+                loginCertificate?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.SupernodeListReply.$Properties;
+        }
+
+        interface IGetRevocationList extends parley.v1.GetRevocationList.$Properties {
+        }
+
+        class GetRevocationList {
+            constructor(properties?: parley.v1.GetRevocationList.$Properties);
+            $unknowns?: Uint8Array[];
+            knownNumber: Long;
+            page: number;
+            static create(properties: parley.v1.GetRevocationList.$Shape): parley.v1.GetRevocationList & parley.v1.GetRevocationList.$Shape;
+            static create(properties?: parley.v1.GetRevocationList.$Properties): parley.v1.GetRevocationList;
+            static encode(message: parley.v1.GetRevocationList.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.GetRevocationList & parley.v1.GetRevocationList.$Shape;
+        }
+
+        namespace GetRevocationList {
+            interface $Properties {
+                knownNumber?: (Long|null);
+                page?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.GetRevocationList.$Properties;
+        }
+
+        interface IRevocationListReply extends parley.v1.RevocationListReply.$Properties {
+        }
+
+        class RevocationListReply {
+            constructor(properties?: parley.v1.RevocationListReply.$Properties);
+            $unknowns?: Uint8Array[];
+            unchanged: boolean;
+            page: Uint8Array;
+            loginCertificate: Uint8Array;
+            static create(properties: parley.v1.RevocationListReply.$Shape): parley.v1.RevocationListReply & parley.v1.RevocationListReply.$Shape;
+            static create(properties?: parley.v1.RevocationListReply.$Properties): parley.v1.RevocationListReply;
+            static encode(message: parley.v1.RevocationListReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.RevocationListReply & parley.v1.RevocationListReply.$Shape;
+        }
+
+        namespace RevocationListReply {
+            interface $Properties {
+                unchanged?: (boolean|null);
+                page?: (Uint8Array|null);
+                loginCertificate?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.RevocationListReply.$Properties;
+        }
+
+        interface IStateVersions extends parley.v1.StateVersions.$Properties {
+        }
+
+        class StateVersions {
+            constructor(properties?: parley.v1.StateVersions.$Properties);
+            $unknowns?: Uint8Array[];
+            policyVersion: Long;
+            supernodeListEpoch: Long;
+            revocationListNumber: Long;
+            static create(properties: parley.v1.StateVersions.$Shape): parley.v1.StateVersions & parley.v1.StateVersions.$Shape;
+            static create(properties?: parley.v1.StateVersions.$Properties): parley.v1.StateVersions;
+            static encode(message: parley.v1.StateVersions.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.StateVersions & parley.v1.StateVersions.$Shape;
+        }
+
+        namespace StateVersions {
+            interface $Properties {
+                policyVersion?: (Long|null);
+                supernodeListEpoch?: (Long|null);
+                revocationListNumber?: (Long|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.StateVersions.$Properties;
+        }
+
+        interface ISupernodeRegister extends parley.v1.SupernodeRegister.$Properties {
+        }
+
+        class SupernodeRegister {
+            constructor(properties?: parley.v1.SupernodeRegister.$Properties);
+            $unknowns?: Uint8Array[];
+            endpoints: parley.v1.Endpoint.$Properties[];
+            capacity: number;
+            static create(properties: parley.v1.SupernodeRegister.$Shape): parley.v1.SupernodeRegister & parley.v1.SupernodeRegister.$Shape;
+            static create(properties?: parley.v1.SupernodeRegister.$Properties): parley.v1.SupernodeRegister;
+            static encode(message: parley.v1.SupernodeRegister.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.SupernodeRegister & parley.v1.SupernodeRegister.$Shape;
+        }
+
+        namespace SupernodeRegister {
+            interface $Properties {
+                endpoints?: (parley.v1.Endpoint.$Properties[]|null);
+                capacity?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.SupernodeRegister.$Properties;
+        }
+
+        interface ISupernodeRegisterReply extends parley.v1.SupernodeRegisterReply.$Properties {
+        }
+
+        class SupernodeRegisterReply {
+            constructor(properties?: parley.v1.SupernodeRegisterReply.$Properties);
+            $unknowns?: Uint8Array[];
+            heartbeatIntervalMs: number;
+            versions?: (parley.v1.StateVersions.$Properties|null);
+            static create(properties: parley.v1.SupernodeRegisterReply.$Shape): parley.v1.SupernodeRegisterReply & parley.v1.SupernodeRegisterReply.$Shape;
+            static create(properties?: parley.v1.SupernodeRegisterReply.$Properties): parley.v1.SupernodeRegisterReply;
+            static encode(message: parley.v1.SupernodeRegisterReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.SupernodeRegisterReply & parley.v1.SupernodeRegisterReply.$Shape;
+        }
+
+        namespace SupernodeRegisterReply {
+            interface $Properties {
+                heartbeatIntervalMs?: (number|null);
+                versions?: (parley.v1.StateVersions.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.SupernodeRegisterReply.$Properties;
+        }
+
+        interface ISupernodeHeartbeat extends parley.v1.SupernodeHeartbeat.$Properties {
+        }
+
+        class SupernodeHeartbeat {
+            constructor(properties?: parley.v1.SupernodeHeartbeat.$Properties);
+            $unknowns?: Uint8Array[];
+            load: number;
+            static create(properties: parley.v1.SupernodeHeartbeat.$Shape): parley.v1.SupernodeHeartbeat & parley.v1.SupernodeHeartbeat.$Shape;
+            static create(properties?: parley.v1.SupernodeHeartbeat.$Properties): parley.v1.SupernodeHeartbeat;
+            static encode(message: parley.v1.SupernodeHeartbeat.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.SupernodeHeartbeat & parley.v1.SupernodeHeartbeat.$Shape;
+        }
+
+        namespace SupernodeHeartbeat {
+            interface $Properties {
+                load?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.SupernodeHeartbeat.$Properties;
+        }
+
+        interface ISupernodeHeartbeatReply extends parley.v1.SupernodeHeartbeatReply.$Properties {
+        }
+
+        class SupernodeHeartbeatReply {
+            constructor(properties?: parley.v1.SupernodeHeartbeatReply.$Properties);
+            $unknowns?: Uint8Array[];
+            versions?: (parley.v1.StateVersions.$Properties|null);
+            static create(properties: parley.v1.SupernodeHeartbeatReply.$Shape): parley.v1.SupernodeHeartbeatReply & parley.v1.SupernodeHeartbeatReply.$Shape;
+            static create(properties?: parley.v1.SupernodeHeartbeatReply.$Properties): parley.v1.SupernodeHeartbeatReply;
+            static encode(message: parley.v1.SupernodeHeartbeatReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.SupernodeHeartbeatReply & parley.v1.SupernodeHeartbeatReply.$Shape;
+        }
+
+        namespace SupernodeHeartbeatReply {
+            interface $Properties {
+                versions?: (parley.v1.StateVersions.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.SupernodeHeartbeatReply.$Properties;
+        }
+
+        enum TransportProtocol {
+            TRANSPORT_PROTOCOL_UNSPECIFIED = 0,
+            TRANSPORT_PROTOCOL_UDP = 1,
+            TRANSPORT_PROTOCOL_TCP = 2
+        }
+
+        interface IEndpoint extends parley.v1.Endpoint.$Properties {
+        }
+
+        class Endpoint {
+            constructor(properties?: parley.v1.Endpoint.$Properties);
+            $unknowns?: Uint8Array[];
+            protocol: parley.v1.TransportProtocol;
+            address: Uint8Array;
+            port: number;
+            static create(properties: parley.v1.Endpoint.$Shape): parley.v1.Endpoint & parley.v1.Endpoint.$Shape;
+            static create(properties?: parley.v1.Endpoint.$Properties): parley.v1.Endpoint;
+            static encode(message: parley.v1.Endpoint.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.Endpoint & parley.v1.Endpoint.$Shape;
+        }
+
+        namespace Endpoint {
+            interface $Properties {
+                protocol?: (parley.v1.TransportProtocol|null);
+                address?: (Uint8Array|null);
+                port?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.Endpoint.$Properties;
+        }
+
+        interface IOneTimePrekey extends parley.v1.OneTimePrekey.$Properties {
+        }
+
+        class OneTimePrekey {
+            constructor(properties?: parley.v1.OneTimePrekey.$Properties);
+            $unknowns?: Uint8Array[];
+            id: number;
+            publicKey: Uint8Array;
+            static create(properties: parley.v1.OneTimePrekey.$Shape): parley.v1.OneTimePrekey & parley.v1.OneTimePrekey.$Shape;
+            static create(properties?: parley.v1.OneTimePrekey.$Properties): parley.v1.OneTimePrekey;
+            static encode(message: parley.v1.OneTimePrekey.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.OneTimePrekey & parley.v1.OneTimePrekey.$Shape;
+        }
+
+        namespace OneTimePrekey {
+            interface $Properties {
+                id?: (number|null);
+                publicKey?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.OneTimePrekey.$Properties;
+        }
+
+        interface ISignedPrekey extends parley.v1.SignedPrekey.$Properties {
+        }
+
+        class SignedPrekey {
+            constructor(properties?: parley.v1.SignedPrekey.$Properties);
+            $unknowns?: Uint8Array[];
+            id: number;
+            publicKey: Uint8Array;
+            identityDhKey: Uint8Array;
+            deviceId: Uint8Array;
+            createdAt: Long;
+            static create(properties: parley.v1.SignedPrekey.$Shape): parley.v1.SignedPrekey & parley.v1.SignedPrekey.$Shape;
+            static create(properties?: parley.v1.SignedPrekey.$Properties): parley.v1.SignedPrekey;
+            static encode(message: parley.v1.SignedPrekey.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.SignedPrekey & parley.v1.SignedPrekey.$Shape;
+        }
+
+        namespace SignedPrekey {
+            interface $Properties {
+                id?: (number|null);
+                publicKey?: (Uint8Array|null);
+                identityDhKey?: (Uint8Array|null);
+                deviceId?: (Uint8Array|null);
+                createdAt?: (Long|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.SignedPrekey.$Properties;
+        }
+
+        interface IUploadPrekeys extends parley.v1.UploadPrekeys.$Properties {
+        }
+
+        class UploadPrekeys {
+            constructor(properties?: parley.v1.UploadPrekeys.$Properties);
+            $unknowns?: Uint8Array[];
+            signedPrekey: Uint8Array;
+            oneTimePrekeys: parley.v1.OneTimePrekey.$Properties[];
+            static create(properties: parley.v1.UploadPrekeys.$Shape): parley.v1.UploadPrekeys & parley.v1.UploadPrekeys.$Shape;
+            static create(properties?: parley.v1.UploadPrekeys.$Properties): parley.v1.UploadPrekeys;
+            static encode(message: parley.v1.UploadPrekeys.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.UploadPrekeys & parley.v1.UploadPrekeys.$Shape;
+        }
+
+        namespace UploadPrekeys {
+            interface $Properties {
+                signedPrekey?: (Uint8Array|null);
+                oneTimePrekeys?: (parley.v1.OneTimePrekey.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.UploadPrekeys.$Properties;
+        }
+
+        interface IUploadPrekeysReply extends parley.v1.UploadPrekeysReply.$Properties {
+        }
+
+        class UploadPrekeysReply {
+            constructor(properties?: parley.v1.UploadPrekeysReply.$Properties);
+            $unknowns?: Uint8Array[];
+            oneTimePrekeysHeld: number;
+            static create(properties: parley.v1.UploadPrekeysReply.$Shape): parley.v1.UploadPrekeysReply & parley.v1.UploadPrekeysReply.$Shape;
+            static create(properties?: parley.v1.UploadPrekeysReply.$Properties): parley.v1.UploadPrekeysReply;
+            static encode(message: parley.v1.UploadPrekeysReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.UploadPrekeysReply & parley.v1.UploadPrekeysReply.$Shape;
+        }
+
+        namespace UploadPrekeysReply {
+            interface $Properties {
+                oneTimePrekeysHeld?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.UploadPrekeysReply.$Properties;
+        }
+
+        interface IFetchPrekeys extends parley.v1.FetchPrekeys.$Properties {
+        }
+
+        class FetchPrekeys {
+            constructor(properties?: parley.v1.FetchPrekeys.$Properties);
+            $unknowns?: Uint8Array[];
+            username: string;
+            static create(properties: parley.v1.FetchPrekeys.$Shape): parley.v1.FetchPrekeys & parley.v1.FetchPrekeys.$Shape;
+            static create(properties?: parley.v1.FetchPrekeys.$Properties): parley.v1.FetchPrekeys;
+            static encode(message: parley.v1.FetchPrekeys.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.FetchPrekeys & parley.v1.FetchPrekeys.$Shape;
+        }
+
+        namespace FetchPrekeys {
+            interface $Properties {
+                username?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.FetchPrekeys.$Properties;
+        }
+
+        interface IPrekeyBundle extends parley.v1.PrekeyBundle.$Properties {
+        }
+
+        class PrekeyBundle {
+            constructor(properties?: parley.v1.PrekeyBundle.$Properties);
+            $unknowns?: Uint8Array[];
+            certificate: Uint8Array;
+            signedPrekey: Uint8Array;
+            oneTimePrekey?: (parley.v1.OneTimePrekey.$Properties|null);
+            static create(properties: parley.v1.PrekeyBundle.$Shape): parley.v1.PrekeyBundle & parley.v1.PrekeyBundle.$Shape;
+            static create(properties?: parley.v1.PrekeyBundle.$Properties): parley.v1.PrekeyBundle;
+            static encode(message: parley.v1.PrekeyBundle.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.PrekeyBundle & parley.v1.PrekeyBundle.$Shape;
+        }
+
+        namespace PrekeyBundle {
+            interface $Properties {
+                certificate?: (Uint8Array|null);
+                signedPrekey?: (Uint8Array|null);
+                oneTimePrekey?: (parley.v1.OneTimePrekey.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.PrekeyBundle.$Properties;
+        }
+
+        interface IFetchPrekeysReply extends parley.v1.FetchPrekeysReply.$Properties {
+        }
+
+        class FetchPrekeysReply {
+            constructor(properties?: parley.v1.FetchPrekeysReply.$Properties);
+            $unknowns?: Uint8Array[];
+            bundles: parley.v1.PrekeyBundle.$Properties[];
+            static create(properties: parley.v1.FetchPrekeysReply.$Shape): parley.v1.FetchPrekeysReply & parley.v1.FetchPrekeysReply.$Shape;
+            static create(properties?: parley.v1.FetchPrekeysReply.$Properties): parley.v1.FetchPrekeysReply;
+            static encode(message: parley.v1.FetchPrekeysReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.FetchPrekeysReply & parley.v1.FetchPrekeysReply.$Shape;
+        }
+
+        namespace FetchPrekeysReply {
+            interface $Properties {
+                bundles?: (parley.v1.PrekeyBundle.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.FetchPrekeysReply.$Properties;
+        }
+
+        interface IGetContactBlob extends parley.v1.GetContactBlob.$Properties {
+        }
+
+        class GetContactBlob {
+            constructor(properties?: parley.v1.GetContactBlob.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: parley.v1.GetContactBlob.$Shape): parley.v1.GetContactBlob & parley.v1.GetContactBlob.$Shape;
+            static create(properties?: parley.v1.GetContactBlob.$Properties): parley.v1.GetContactBlob;
+            static encode(message: parley.v1.GetContactBlob.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.GetContactBlob & parley.v1.GetContactBlob.$Shape;
+        }
+
+        namespace GetContactBlob {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.GetContactBlob.$Properties;
+        }
+
+        interface IContactBlobReply extends parley.v1.ContactBlobReply.$Properties {
+        }
+
+        class ContactBlobReply {
+            constructor(properties?: parley.v1.ContactBlobReply.$Properties);
+            $unknowns?: Uint8Array[];
+            version: Long;
+            blob: Uint8Array;
+            static create(properties: parley.v1.ContactBlobReply.$Shape): parley.v1.ContactBlobReply & parley.v1.ContactBlobReply.$Shape;
+            static create(properties?: parley.v1.ContactBlobReply.$Properties): parley.v1.ContactBlobReply;
+            static encode(message: parley.v1.ContactBlobReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.ContactBlobReply & parley.v1.ContactBlobReply.$Shape;
+        }
+
+        namespace ContactBlobReply {
+            interface $Properties {
+                version?: (Long|null);
+                blob?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.ContactBlobReply.$Properties;
+        }
+
+        interface IPutContactBlob extends parley.v1.PutContactBlob.$Properties {
+        }
+
+        class PutContactBlob {
+            constructor(properties?: parley.v1.PutContactBlob.$Properties);
+            $unknowns?: Uint8Array[];
+            expectedVersion: Long;
+            blob: Uint8Array;
+            static create(properties: parley.v1.PutContactBlob.$Shape): parley.v1.PutContactBlob & parley.v1.PutContactBlob.$Shape;
+            static create(properties?: parley.v1.PutContactBlob.$Properties): parley.v1.PutContactBlob;
+            static encode(message: parley.v1.PutContactBlob.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.PutContactBlob & parley.v1.PutContactBlob.$Shape;
+        }
+
+        namespace PutContactBlob {
+            interface $Properties {
+                expectedVersion?: (Long|null);
+                blob?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.PutContactBlob.$Properties;
+        }
+
+        interface IPutContactBlobReply extends parley.v1.PutContactBlobReply.$Properties {
+        }
+
+        class PutContactBlobReply {
+            constructor(properties?: parley.v1.PutContactBlobReply.$Properties);
+            $unknowns?: Uint8Array[];
+            version: Long;
+            static create(properties: parley.v1.PutContactBlobReply.$Shape): parley.v1.PutContactBlobReply & parley.v1.PutContactBlobReply.$Shape;
+            static create(properties?: parley.v1.PutContactBlobReply.$Properties): parley.v1.PutContactBlobReply;
+            static encode(message: parley.v1.PutContactBlobReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.PutContactBlobReply & parley.v1.PutContactBlobReply.$Shape;
+        }
+
+        namespace PutContactBlobReply {
+            interface $Properties {
+                version?: (Long|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.PutContactBlobReply.$Properties;
+        }
+
+        enum ElectionMode {
+            ELECTION_MODE_UNSPECIFIED = 0,
+            ELECTION_MODE_OPEN = 1,
+            ELECTION_MODE_HOSTED = 2,
+            ELECTION_MODE_HYBRID = 3
+        }
+
+        interface IElectionPolicy extends parley.v1.ElectionPolicy.$Properties {
+        }
+
+        class ElectionPolicy {
+            constructor(properties?: parley.v1.ElectionPolicy.$Properties);
+            $unknowns?: Uint8Array[];
+            mode: parley.v1.ElectionMode;
+            minUptimeS: number;
+            minUpstreamKbps: number;
+            minAttestations: number;
+            targetLoad: number;
+            hysteresisPercent: number;
+            cooldownS: number;
+            maxSharePerVersionPercent: number;
+            maxSharePerPrefixPercent: number;
+            minSupernodes: number;
+            static create(properties: parley.v1.ElectionPolicy.$Shape): parley.v1.ElectionPolicy & parley.v1.ElectionPolicy.$Shape;
+            static create(properties?: parley.v1.ElectionPolicy.$Properties): parley.v1.ElectionPolicy;
+            static encode(message: parley.v1.ElectionPolicy.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.ElectionPolicy & parley.v1.ElectionPolicy.$Shape;
+        }
+
+        namespace ElectionPolicy {
+            interface $Properties {
+                mode?: (parley.v1.ElectionMode|null);
+                minUptimeS?: (number|null);
+                minUpstreamKbps?: (number|null);
+                minAttestations?: (number|null);
+                targetLoad?: (number|null);
+                hysteresisPercent?: (number|null);
+                cooldownS?: (number|null);
+                maxSharePerVersionPercent?: (number|null);
+                maxSharePerPrefixPercent?: (number|null);
+                minSupernodes?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.ElectionPolicy.$Properties;
+        }
+
+        interface IRelayPolicy extends parley.v1.RelayPolicy.$Properties {
+        }
+
+        class RelayPolicy {
+            constructor(properties?: parley.v1.RelayPolicy.$Properties);
+            $unknowns?: Uint8Array[];
+            allocationLifetimeS: number;
+            allocationBytes: Long;
+            allocationBytesPerS: number;
+            allocationsPerUser: number;
+            static create(properties: parley.v1.RelayPolicy.$Shape): parley.v1.RelayPolicy & parley.v1.RelayPolicy.$Shape;
+            static create(properties?: parley.v1.RelayPolicy.$Properties): parley.v1.RelayPolicy;
+            static encode(message: parley.v1.RelayPolicy.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.RelayPolicy & parley.v1.RelayPolicy.$Shape;
+        }
+
+        namespace RelayPolicy {
+            interface $Properties {
+                allocationLifetimeS?: (number|null);
+                allocationBytes?: (Long|null);
+                allocationBytesPerS?: (number|null);
+                allocationsPerUser?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.RelayPolicy.$Properties;
+        }
+
+        interface IRateLimitPolicy extends parley.v1.RateLimitPolicy.$Properties {
+        }
+
+        class RateLimitPolicy {
+            constructor(properties?: parley.v1.RateLimitPolicy.$Properties);
+            $unknowns?: Uint8Array[];
+            loginFailuresPerWindow: number;
+            loginFailureWindowS: number;
+            loginBackoffBaseMs: number;
+            loginBackoffMaxMs: number;
+            addressBucketCapacity: number;
+            addressRefillPerMinute: number;
+            searchPerMinute: number;
+            static create(properties: parley.v1.RateLimitPolicy.$Shape): parley.v1.RateLimitPolicy & parley.v1.RateLimitPolicy.$Shape;
+            static create(properties?: parley.v1.RateLimitPolicy.$Properties): parley.v1.RateLimitPolicy;
+            static encode(message: parley.v1.RateLimitPolicy.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.RateLimitPolicy & parley.v1.RateLimitPolicy.$Shape;
+        }
+
+        namespace RateLimitPolicy {
+            interface $Properties {
+                loginFailuresPerWindow?: (number|null);
+                loginFailureWindowS?: (number|null);
+                loginBackoffBaseMs?: (number|null);
+                loginBackoffMaxMs?: (number|null);
+                addressBucketCapacity?: (number|null);
+                addressRefillPerMinute?: (number|null);
+                searchPerMinute?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.RateLimitPolicy.$Properties;
+        }
+
+        interface INetworkPolicy extends parley.v1.NetworkPolicy.$Properties {
+        }
+
+        class NetworkPolicy {
+            constructor(properties?: parley.v1.NetworkPolicy.$Properties);
+            $unknowns?: Uint8Array[];
+            version: Long;
+            issuedAt: Long;
+            protocolVersions: number[];
+            deniedSoftware: string[];
+            userCertLifetimeS: number;
+            supernodeCertLifetimeS: number;
+            certClockSkewS: number;
+            replicationFactor: number;
+            heartbeatIntervalS: number;
+            election?: (parley.v1.ElectionPolicy.$Properties|null);
+            relay?: (parley.v1.RelayPolicy.$Properties|null);
+            rateLimits?: (parley.v1.RateLimitPolicy.$Properties|null);
+            static create(properties: parley.v1.NetworkPolicy.$Shape): parley.v1.NetworkPolicy & parley.v1.NetworkPolicy.$Shape;
+            static create(properties?: parley.v1.NetworkPolicy.$Properties): parley.v1.NetworkPolicy;
+            static encode(message: parley.v1.NetworkPolicy.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.NetworkPolicy & parley.v1.NetworkPolicy.$Shape;
+        }
+
+        namespace NetworkPolicy {
+            interface $Properties {
+                version?: (Long|null);
+                issuedAt?: (Long|null);
+                protocolVersions?: (number[]|null);
+                deniedSoftware?: (string[]|null);
+                userCertLifetimeS?: (number|null);
+                supernodeCertLifetimeS?: (number|null);
+                certClockSkewS?: (number|null);
+                replicationFactor?: (number|null);
+                heartbeatIntervalS?: (number|null);
+                election?: (parley.v1.ElectionPolicy.$Properties|null);
+                relay?: (parley.v1.RelayPolicy.$Properties|null);
+                rateLimits?: (parley.v1.RateLimitPolicy.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.NetworkPolicy.$Properties;
+        }
+
+        interface ISupernodeEntry extends parley.v1.SupernodeEntry.$Properties {
+        }
+
+        class SupernodeEntry {
+            constructor(properties?: parley.v1.SupernodeEntry.$Properties);
+            $unknowns?: Uint8Array[];
+            keyId: Uint8Array;
+            endpoints: parley.v1.Endpoint.$Properties[];
+            software: string;
+            loadPercent: number;
+            hosted: boolean;
+            notAfter: Long;
+            static create(properties: parley.v1.SupernodeEntry.$Shape): parley.v1.SupernodeEntry & parley.v1.SupernodeEntry.$Shape;
+            static create(properties?: parley.v1.SupernodeEntry.$Properties): parley.v1.SupernodeEntry;
+            static encode(message: parley.v1.SupernodeEntry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.SupernodeEntry & parley.v1.SupernodeEntry.$Shape;
+        }
+
+        namespace SupernodeEntry {
+            interface $Properties {
+                keyId?: (Uint8Array|null);
+                endpoints?: (parley.v1.Endpoint.$Properties[]|null);
+                software?: (string|null);
+                loadPercent?: (number|null);
+                hosted?: (boolean|null);
+                notAfter?: (Long|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.SupernodeEntry.$Properties;
+        }
+
+        interface ISupernodeListPage extends parley.v1.SupernodeListPage.$Properties {
+        }
+
+        class SupernodeListPage {
+            constructor(properties?: parley.v1.SupernodeListPage.$Properties);
+            $unknowns?: Uint8Array[];
+            epoch: Long;
+            issuedAt: Long;
+            expiresAt: Long;
+            page: number;
+            pageCount: number;
+            entries: parley.v1.SupernodeEntry.$Properties[];
+            static create(properties: parley.v1.SupernodeListPage.$Shape): parley.v1.SupernodeListPage & parley.v1.SupernodeListPage.$Shape;
+            static create(properties?: parley.v1.SupernodeListPage.$Properties): parley.v1.SupernodeListPage;
+            static encode(message: parley.v1.SupernodeListPage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.SupernodeListPage & parley.v1.SupernodeListPage.$Shape;
+        }
+
+        namespace SupernodeListPage {
+            interface $Properties {
+                epoch?: (Long|null);
+                issuedAt?: (Long|null);
+                expiresAt?: (Long|null);
+                page?: (number|null);
+                pageCount?: (number|null);
+                entries?: (parley.v1.SupernodeEntry.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.SupernodeListPage.$Properties;
+        }
+
+        interface IRevokedCertificate extends parley.v1.RevokedCertificate.$Properties {
+        }
+
+        class RevokedCertificate {
+            constructor(properties?: parley.v1.RevokedCertificate.$Properties);
+            $unknowns?: Uint8Array[];
+            serial: Long;
+            notAfter: Long;
+            static create(properties: parley.v1.RevokedCertificate.$Shape): parley.v1.RevokedCertificate & parley.v1.RevokedCertificate.$Shape;
+            static create(properties?: parley.v1.RevokedCertificate.$Properties): parley.v1.RevokedCertificate;
+            static encode(message: parley.v1.RevokedCertificate.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.RevokedCertificate & parley.v1.RevokedCertificate.$Shape;
+        }
+
+        namespace RevokedCertificate {
+            interface $Properties {
+                serial?: (Long|null);
+                notAfter?: (Long|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.RevokedCertificate.$Properties;
+        }
+
+        interface IRevocationListPage extends parley.v1.RevocationListPage.$Properties {
+        }
+
+        class RevocationListPage {
+            constructor(properties?: parley.v1.RevocationListPage.$Properties);
+            $unknowns?: Uint8Array[];
+            number: Long;
+            issuedAt: Long;
+            page: number;
+            pageCount: number;
+            entries: parley.v1.RevokedCertificate.$Properties[];
+            static create(properties: parley.v1.RevocationListPage.$Shape): parley.v1.RevocationListPage & parley.v1.RevocationListPage.$Shape;
+            static create(properties?: parley.v1.RevocationListPage.$Properties): parley.v1.RevocationListPage;
+            static encode(message: parley.v1.RevocationListPage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.RevocationListPage & parley.v1.RevocationListPage.$Shape;
+        }
+
+        namespace RevocationListPage {
+            interface $Properties {
+                number?: (Long|null);
+                issuedAt?: (Long|null);
+                page?: (number|null);
+                pageCount?: (number|null);
+                entries?: (parley.v1.RevokedCertificate.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.RevocationListPage.$Properties;
         }
 
         interface IPacket extends parley.v1.Packet.$Properties {
@@ -164,7 +1278,39 @@ export namespace parley {
             ping?: (parley.v1.Ping.$Properties|null);
             pong?: (parley.v1.Pong.$Properties|null);
             error?: (parley.v1.ErrorReply.$Properties|null);
-            body?: ("close"|"ping"|"pong"|"error");
+            registerStart?: (parley.v1.RegisterStart.$Properties|null);
+            registerStartReply?: (parley.v1.RegisterStartReply.$Properties|null);
+            registerFinish?: (parley.v1.RegisterFinish.$Properties|null);
+            registerFinishReply?: (parley.v1.RegisterFinishReply.$Properties|null);
+            loginStart?: (parley.v1.LoginStart.$Properties|null);
+            loginStartReply?: (parley.v1.LoginStartReply.$Properties|null);
+            loginFinish?: (parley.v1.LoginFinish.$Properties|null);
+            loginFinishReply?: (parley.v1.CertificateReply.$Properties|null);
+            renewCertificate?: (parley.v1.RenewCertificate.$Properties|null);
+            renewCertificateReply?: (parley.v1.CertificateReply.$Properties|null);
+            changePasswordStart?: (parley.v1.ChangePasswordStart.$Properties|null);
+            changePasswordStartReply?: (parley.v1.ChangePasswordStartReply.$Properties|null);
+            changePasswordFinish?: (parley.v1.ChangePasswordFinish.$Properties|null);
+            changePasswordFinishReply?: (parley.v1.ChangePasswordFinishReply.$Properties|null);
+            getPolicy?: (parley.v1.GetPolicy.$Properties|null);
+            policyReply?: (parley.v1.PolicyReply.$Properties|null);
+            getSupernodeList?: (parley.v1.GetSupernodeList.$Properties|null);
+            supernodeListReply?: (parley.v1.SupernodeListReply.$Properties|null);
+            getRevocationList?: (parley.v1.GetRevocationList.$Properties|null);
+            revocationListReply?: (parley.v1.RevocationListReply.$Properties|null);
+            supernodeRegister?: (parley.v1.SupernodeRegister.$Properties|null);
+            supernodeRegisterReply?: (parley.v1.SupernodeRegisterReply.$Properties|null);
+            supernodeHeartbeat?: (parley.v1.SupernodeHeartbeat.$Properties|null);
+            supernodeHeartbeatReply?: (parley.v1.SupernodeHeartbeatReply.$Properties|null);
+            uploadPrekeys?: (parley.v1.UploadPrekeys.$Properties|null);
+            uploadPrekeysReply?: (parley.v1.UploadPrekeysReply.$Properties|null);
+            fetchPrekeys?: (parley.v1.FetchPrekeys.$Properties|null);
+            fetchPrekeysReply?: (parley.v1.FetchPrekeysReply.$Properties|null);
+            getContactBlob?: (parley.v1.GetContactBlob.$Properties|null);
+            contactBlobReply?: (parley.v1.ContactBlobReply.$Properties|null);
+            putContactBlob?: (parley.v1.PutContactBlob.$Properties|null);
+            putContactBlobReply?: (parley.v1.PutContactBlobReply.$Properties|null);
+            body?: ("close"|"ping"|"pong"|"error"|"registerStart"|"registerStartReply"|"registerFinish"|"registerFinishReply"|"loginStart"|"loginStartReply"|"loginFinish"|"loginFinishReply"|"renewCertificate"|"renewCertificateReply"|"changePasswordStart"|"changePasswordStartReply"|"changePasswordFinish"|"changePasswordFinishReply"|"getPolicy"|"policyReply"|"getSupernodeList"|"supernodeListReply"|"getRevocationList"|"revocationListReply"|"supernodeRegister"|"supernodeRegisterReply"|"supernodeHeartbeat"|"supernodeHeartbeatReply"|"uploadPrekeys"|"uploadPrekeysReply"|"fetchPrekeys"|"fetchPrekeysReply"|"getContactBlob"|"contactBlobReply"|"putContactBlob"|"putContactBlobReply");
             static create(properties: parley.v1.Packet.$Shape): parley.v1.Packet & parley.v1.Packet.$Shape;
             static create(properties?: parley.v1.Packet.$Properties): parley.v1.Packet;
             static encode(message: parley.v1.Packet.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -178,7 +1324,39 @@ export namespace parley {
                 ping?: (parley.v1.Ping.$Properties|null);
                 pong?: (parley.v1.Pong.$Properties|null);
                 error?: (parley.v1.ErrorReply.$Properties|null);
-                body?: ("close"|"ping"|"pong"|"error");
+                registerStart?: (parley.v1.RegisterStart.$Properties|null);
+                registerStartReply?: (parley.v1.RegisterStartReply.$Properties|null);
+                registerFinish?: (parley.v1.RegisterFinish.$Properties|null);
+                registerFinishReply?: (parley.v1.RegisterFinishReply.$Properties|null);
+                loginStart?: (parley.v1.LoginStart.$Properties|null);
+                loginStartReply?: (parley.v1.LoginStartReply.$Properties|null);
+                loginFinish?: (parley.v1.LoginFinish.$Properties|null);
+                loginFinishReply?: (parley.v1.CertificateReply.$Properties|null);
+                renewCertificate?: (parley.v1.RenewCertificate.$Properties|null);
+                renewCertificateReply?: (parley.v1.CertificateReply.$Properties|null);
+                changePasswordStart?: (parley.v1.ChangePasswordStart.$Properties|null);
+                changePasswordStartReply?: (parley.v1.ChangePasswordStartReply.$Properties|null);
+                changePasswordFinish?: (parley.v1.ChangePasswordFinish.$Properties|null);
+                changePasswordFinishReply?: (parley.v1.ChangePasswordFinishReply.$Properties|null);
+                getPolicy?: (parley.v1.GetPolicy.$Properties|null);
+                policyReply?: (parley.v1.PolicyReply.$Properties|null);
+                getSupernodeList?: (parley.v1.GetSupernodeList.$Properties|null);
+                supernodeListReply?: (parley.v1.SupernodeListReply.$Properties|null);
+                getRevocationList?: (parley.v1.GetRevocationList.$Properties|null);
+                revocationListReply?: (parley.v1.RevocationListReply.$Properties|null);
+                supernodeRegister?: (parley.v1.SupernodeRegister.$Properties|null);
+                supernodeRegisterReply?: (parley.v1.SupernodeRegisterReply.$Properties|null);
+                supernodeHeartbeat?: (parley.v1.SupernodeHeartbeat.$Properties|null);
+                supernodeHeartbeatReply?: (parley.v1.SupernodeHeartbeatReply.$Properties|null);
+                uploadPrekeys?: (parley.v1.UploadPrekeys.$Properties|null);
+                uploadPrekeysReply?: (parley.v1.UploadPrekeysReply.$Properties|null);
+                fetchPrekeys?: (parley.v1.FetchPrekeys.$Properties|null);
+                fetchPrekeysReply?: (parley.v1.FetchPrekeysReply.$Properties|null);
+                getContactBlob?: (parley.v1.GetContactBlob.$Properties|null);
+                contactBlobReply?: (parley.v1.ContactBlobReply.$Properties|null);
+                putContactBlob?: (parley.v1.PutContactBlob.$Properties|null);
+                putContactBlobReply?: (parley.v1.PutContactBlobReply.$Properties|null);
+                body?: ("close"|"ping"|"pong"|"error"|"registerStart"|"registerStartReply"|"registerFinish"|"registerFinishReply"|"loginStart"|"loginStartReply"|"loginFinish"|"loginFinishReply"|"renewCertificate"|"renewCertificateReply"|"changePasswordStart"|"changePasswordStartReply"|"changePasswordFinish"|"changePasswordFinishReply"|"getPolicy"|"policyReply"|"getSupernodeList"|"supernodeListReply"|"getRevocationList"|"revocationListReply"|"supernodeRegister"|"supernodeRegisterReply"|"supernodeHeartbeat"|"supernodeHeartbeatReply"|"uploadPrekeys"|"uploadPrekeysReply"|"fetchPrekeys"|"fetchPrekeysReply"|"getContactBlob"|"contactBlobReply"|"putContactBlob"|"putContactBlobReply");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -187,9 +1365,41 @@ export namespace parley {
               ping?: parley.v1.Ping.$Shape|null;
               pong?: parley.v1.Pong.$Shape|null;
               error?: parley.v1.ErrorReply.$Shape|null;
+              registerStart?: parley.v1.RegisterStart.$Shape|null;
+              registerStartReply?: parley.v1.RegisterStartReply.$Shape|null;
+              registerFinish?: parley.v1.RegisterFinish.$Shape|null;
+              registerFinishReply?: parley.v1.RegisterFinishReply.$Shape|null;
+              loginStart?: parley.v1.LoginStart.$Shape|null;
+              loginStartReply?: parley.v1.LoginStartReply.$Shape|null;
+              loginFinish?: parley.v1.LoginFinish.$Shape|null;
+              loginFinishReply?: parley.v1.CertificateReply.$Shape|null;
+              renewCertificate?: parley.v1.RenewCertificate.$Shape|null;
+              renewCertificateReply?: parley.v1.CertificateReply.$Shape|null;
+              changePasswordStart?: parley.v1.ChangePasswordStart.$Shape|null;
+              changePasswordStartReply?: parley.v1.ChangePasswordStartReply.$Shape|null;
+              changePasswordFinish?: parley.v1.ChangePasswordFinish.$Shape|null;
+              changePasswordFinishReply?: parley.v1.ChangePasswordFinishReply.$Shape|null;
+              getPolicy?: parley.v1.GetPolicy.$Shape|null;
+              policyReply?: parley.v1.PolicyReply.$Shape|null;
+              getSupernodeList?: parley.v1.GetSupernodeList.$Shape|null;
+              supernodeListReply?: parley.v1.SupernodeListReply.$Shape|null;
+              getRevocationList?: parley.v1.GetRevocationList.$Shape|null;
+              revocationListReply?: parley.v1.RevocationListReply.$Shape|null;
+              supernodeRegister?: parley.v1.SupernodeRegister.$Shape|null;
+              supernodeRegisterReply?: parley.v1.SupernodeRegisterReply.$Shape|null;
+              supernodeHeartbeat?: parley.v1.SupernodeHeartbeat.$Shape|null;
+              supernodeHeartbeatReply?: parley.v1.SupernodeHeartbeatReply.$Shape|null;
+              uploadPrekeys?: parley.v1.UploadPrekeys.$Shape|null;
+              uploadPrekeysReply?: parley.v1.UploadPrekeysReply.$Shape|null;
+              fetchPrekeys?: parley.v1.FetchPrekeys.$Shape|null;
+              fetchPrekeysReply?: parley.v1.FetchPrekeysReply.$Shape|null;
+              getContactBlob?: parley.v1.GetContactBlob.$Shape|null;
+              contactBlobReply?: parley.v1.ContactBlobReply.$Shape|null;
+              putContactBlob?: parley.v1.PutContactBlob.$Shape|null;
+              putContactBlobReply?: parley.v1.PutContactBlobReply.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ body?: undefined; close?: null; ping?: null; pong?: null; error?: null }|{ body?: "close"; close: parley.v1.Close.$Shape; ping?: null; pong?: null; error?: null }|{ body?: "ping"; close?: null; ping: parley.v1.Ping.$Shape; pong?: null; error?: null }|{ body?: "pong"; close?: null; ping?: null; pong: parley.v1.Pong.$Shape; error?: null }|{ body?: "error"; close?: null; ping?: null; pong?: null; error: parley.v1.ErrorReply.$Shape })
+              ({ body?: undefined; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "close"; close: parley.v1.Close.$Shape; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "ping"; close?: null; ping: parley.v1.Ping.$Shape; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "pong"; close?: null; ping?: null; pong: parley.v1.Pong.$Shape; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "error"; close?: null; ping?: null; pong?: null; error: parley.v1.ErrorReply.$Shape; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "registerStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart: parley.v1.RegisterStart.$Shape; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "registerStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply: parley.v1.RegisterStartReply.$Shape; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "registerFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish: parley.v1.RegisterFinish.$Shape; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "registerFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply: parley.v1.RegisterFinishReply.$Shape; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "loginStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart: parley.v1.LoginStart.$Shape; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "loginStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply: parley.v1.LoginStartReply.$Shape; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "loginFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish: parley.v1.LoginFinish.$Shape; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "loginFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply: parley.v1.CertificateReply.$Shape; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "renewCertificate"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate: parley.v1.RenewCertificate.$Shape; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "renewCertificateReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply: parley.v1.CertificateReply.$Shape; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "changePasswordStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart: parley.v1.ChangePasswordStart.$Shape; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "changePasswordStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply: parley.v1.ChangePasswordStartReply.$Shape; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "changePasswordFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish: parley.v1.ChangePasswordFinish.$Shape; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "changePasswordFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply: parley.v1.ChangePasswordFinishReply.$Shape; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "getPolicy"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy: parley.v1.GetPolicy.$Shape; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "policyReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply: parley.v1.PolicyReply.$Shape; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "getSupernodeList"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList: parley.v1.GetSupernodeList.$Shape; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "supernodeListReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply: parley.v1.SupernodeListReply.$Shape; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "getRevocationList"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList: parley.v1.GetRevocationList.$Shape; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "revocationListReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply: parley.v1.RevocationListReply.$Shape; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "supernodeRegister"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister: parley.v1.SupernodeRegister.$Shape; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "supernodeRegisterReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply: parley.v1.SupernodeRegisterReply.$Shape; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "supernodeHeartbeat"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat: parley.v1.SupernodeHeartbeat.$Shape; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "supernodeHeartbeatReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply: parley.v1.SupernodeHeartbeatReply.$Shape; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "uploadPrekeys"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys: parley.v1.UploadPrekeys.$Shape; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "uploadPrekeysReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply: parley.v1.UploadPrekeysReply.$Shape; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "fetchPrekeys"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys: parley.v1.FetchPrekeys.$Shape; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "fetchPrekeysReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply: parley.v1.FetchPrekeysReply.$Shape; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "getContactBlob"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob: parley.v1.GetContactBlob.$Shape; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "contactBlobReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply: parley.v1.ContactBlobReply.$Shape; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "putContactBlob"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob: parley.v1.PutContactBlob.$Shape; putContactBlobReply?: null }|{ body?: "putContactBlobReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply: parley.v1.PutContactBlobReply.$Shape })
             );
         }
 
@@ -270,6 +1480,8 @@ export namespace parley {
             $unknowns?: Uint8Array[];
             code: parley.v1.ErrorCode;
             detail: string;
+            retryAfterMs: number;
+            retryJitterMs: number;
             static create(properties: parley.v1.ErrorReply.$Shape): parley.v1.ErrorReply & parley.v1.ErrorReply.$Shape;
             static create(properties?: parley.v1.ErrorReply.$Properties): parley.v1.ErrorReply;
             static encode(message: parley.v1.ErrorReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -280,6 +1492,8 @@ export namespace parley {
             interface $Properties {
                 code?: (parley.v1.ErrorCode|null);
                 detail?: (string|null);
+                retryAfterMs?: (number|null);
+                retryJitterMs?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = parley.v1.ErrorReply.$Properties;

@@ -278,6 +278,7 @@ export const parley = $root.parley = (() => {
          * @property {number} SIGNATURE_CONTEXT_PREKEY_BUNDLE=7 SIGNATURE_CONTEXT_PREKEY_BUNDLE value
          * @property {number} SIGNATURE_CONTEXT_ELECTION_REPORT=8 SIGNATURE_CONTEXT_ELECTION_REPORT value
          * @property {number} SIGNATURE_CONTEXT_ATTESTATION=9 SIGNATURE_CONTEXT_ATTESTATION value
+         * @property {number} SIGNATURE_CONTEXT_CERTIFICATE_REQUEST=10 SIGNATURE_CONTEXT_CERTIFICATE_REQUEST value
          */
         v1.SignatureContext = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -291,6 +292,7 @@ export const parley = $root.parley = (() => {
             values[valuesById[7] = "SIGNATURE_CONTEXT_PREKEY_BUNDLE"] = 7;
             values[valuesById[8] = "SIGNATURE_CONTEXT_ELECTION_REPORT"] = 8;
             values[valuesById[9] = "SIGNATURE_CONTEXT_ATTESTATION"] = 9;
+            values[valuesById[10] = "SIGNATURE_CONTEXT_CERTIFICATE_REQUEST"] = 10;
             return values;
         })();
 
@@ -850,11 +852,18 @@ export const parley = $root.parley = (() => {
          * @property {number} INVALID_KEY=401 INVALID_KEY value
          * @property {number} VERSION_UNSUPPORTED=500 VERSION_UNSUPPORTED value
          * @property {number} NETWORK_MISMATCH=501 NETWORK_MISMATCH value
+         * @property {number} SOFTWARE_DENIED=502 SOFTWARE_DENIED value
          * @property {number} API_MISUSE=600 API_MISUSE value
          * @property {number} BUSY=700 BUSY value
          * @property {number} RATE_LIMITED=701 RATE_LIMITED value
          * @property {number} TIMEOUT=702 TIMEOUT value
          * @property {number} RESOURCE_LIMIT=703 RESOURCE_LIMIT value
+         * @property {number} USERNAME_INVALID=800 USERNAME_INVALID value
+         * @property {number} USERNAME_TAKEN=801 USERNAME_TAKEN value
+         * @property {number} AUTH_FAILED=802 AUTH_FAILED value
+         * @property {number} NOT_AUTHORIZED=803 NOT_AUTHORIZED value
+         * @property {number} CONFLICT=804 CONFLICT value
+         * @property {number} NOT_FOUND=805 NOT_FOUND value
          */
         v1.ErrorCode = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -886,12 +895,8356 @@ export const parley = $root.parley = (() => {
             values[valuesById[401] = "INVALID_KEY"] = 401;
             values[valuesById[500] = "VERSION_UNSUPPORTED"] = 500;
             values[valuesById[501] = "NETWORK_MISMATCH"] = 501;
+            values[valuesById[502] = "SOFTWARE_DENIED"] = 502;
             values[valuesById[600] = "API_MISUSE"] = 600;
             values[valuesById[700] = "BUSY"] = 700;
             values[valuesById[701] = "RATE_LIMITED"] = 701;
             values[valuesById[702] = "TIMEOUT"] = 702;
             values[valuesById[703] = "RESOURCE_LIMIT"] = 703;
+            values[valuesById[800] = "USERNAME_INVALID"] = 800;
+            values[valuesById[801] = "USERNAME_TAKEN"] = 801;
+            values[valuesById[802] = "AUTH_FAILED"] = 802;
+            values[valuesById[803] = "NOT_AUTHORIZED"] = 803;
+            values[valuesById[804] = "CONFLICT"] = 804;
+            values[valuesById[805] = "NOT_FOUND"] = 805;
             return values;
+        })();
+
+        v1.RegisterStart = (function() {
+
+            /**
+             * Properties of a RegisterStart.
+             * @typedef {Object} parley.v1.RegisterStart.$Properties
+             * @property {string|null} [username] RegisterStart username
+             * @property {Uint8Array|null} [registrationRequest] RegisterStart registrationRequest
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RegisterStart.
+             * @memberof parley.v1
+             * @interface IRegisterStart
+             * @augments parley.v1.RegisterStart.$Properties
+             * @deprecated Use parley.v1.RegisterStart.$Properties instead.
+             */
+
+            /**
+             * Shape of a RegisterStart.
+             * @typedef {parley.v1.RegisterStart.$Properties} parley.v1.RegisterStart.$Shape
+             */
+
+            /**
+             * Constructs a new RegisterStart.
+             * @memberof parley.v1
+             * @classdesc Represents a RegisterStart.
+             * @constructor
+             * @param {parley.v1.RegisterStart.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RegisterStart = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RegisterStart username.
+             * @member {string} username
+             * @memberof parley.v1.RegisterStart
+             * @instance
+             */
+            RegisterStart.prototype.username = "";
+
+            /**
+             * RegisterStart registrationRequest.
+             * @member {Uint8Array} registrationRequest
+             * @memberof parley.v1.RegisterStart
+             * @instance
+             */
+            RegisterStart.prototype.registrationRequest = $util.newBuffer([]);
+
+            /**
+             * Creates a new RegisterStart instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.RegisterStart
+             * @static
+             * @param {parley.v1.RegisterStart.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.RegisterStart} RegisterStart instance
+             * @type {{
+             *   (properties: parley.v1.RegisterStart.$Shape): parley.v1.RegisterStart & parley.v1.RegisterStart.$Shape;
+             *   (properties?: parley.v1.RegisterStart.$Properties): parley.v1.RegisterStart;
+             * }}
+             */
+            RegisterStart.create = function(properties) {
+                return new RegisterStart(properties);
+            };
+
+            /**
+             * Encodes the specified RegisterStart message. Does not implicitly {@link parley.v1.RegisterStart.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.RegisterStart
+             * @static
+             * @param {parley.v1.RegisterStart.$Properties} message RegisterStart message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RegisterStart.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.username != null && $Object.hasOwnProperty.call(message, "username") && message.username !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.username);
+                if (message.registrationRequest != null && $Object.hasOwnProperty.call(message, "registrationRequest") && message.registrationRequest.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.registrationRequest);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RegisterStart message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.RegisterStart
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.RegisterStart & parley.v1.RegisterStart.$Shape} RegisterStart
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RegisterStart.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.RegisterStart();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.username = value;
+                            else
+                                delete message.username;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.registrationRequest = value;
+                            else
+                                delete message.registrationRequest;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RegisterStart;
+        })();
+
+        v1.RegisterStartReply = (function() {
+
+            /**
+             * Properties of a RegisterStartReply.
+             * @typedef {Object} parley.v1.RegisterStartReply.$Properties
+             * @property {Uint8Array|null} [registrationResponse] RegisterStartReply registrationResponse
+             * @property {string|null} [username] RegisterStartReply username
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RegisterStartReply.
+             * @memberof parley.v1
+             * @interface IRegisterStartReply
+             * @augments parley.v1.RegisterStartReply.$Properties
+             * @deprecated Use parley.v1.RegisterStartReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a RegisterStartReply.
+             * @typedef {parley.v1.RegisterStartReply.$Properties} parley.v1.RegisterStartReply.$Shape
+             */
+
+            /**
+             * Constructs a new RegisterStartReply.
+             * @memberof parley.v1
+             * @classdesc Represents a RegisterStartReply.
+             * @constructor
+             * @param {parley.v1.RegisterStartReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RegisterStartReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RegisterStartReply registrationResponse.
+             * @member {Uint8Array} registrationResponse
+             * @memberof parley.v1.RegisterStartReply
+             * @instance
+             */
+            RegisterStartReply.prototype.registrationResponse = $util.newBuffer([]);
+
+            /**
+             * RegisterStartReply username.
+             * @member {string} username
+             * @memberof parley.v1.RegisterStartReply
+             * @instance
+             */
+            RegisterStartReply.prototype.username = "";
+
+            /**
+             * Creates a new RegisterStartReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.RegisterStartReply
+             * @static
+             * @param {parley.v1.RegisterStartReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.RegisterStartReply} RegisterStartReply instance
+             * @type {{
+             *   (properties: parley.v1.RegisterStartReply.$Shape): parley.v1.RegisterStartReply & parley.v1.RegisterStartReply.$Shape;
+             *   (properties?: parley.v1.RegisterStartReply.$Properties): parley.v1.RegisterStartReply;
+             * }}
+             */
+            RegisterStartReply.create = function(properties) {
+                return new RegisterStartReply(properties);
+            };
+
+            /**
+             * Encodes the specified RegisterStartReply message. Does not implicitly {@link parley.v1.RegisterStartReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.RegisterStartReply
+             * @static
+             * @param {parley.v1.RegisterStartReply.$Properties} message RegisterStartReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RegisterStartReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.registrationResponse != null && $Object.hasOwnProperty.call(message, "registrationResponse") && message.registrationResponse.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.registrationResponse);
+                if (message.username != null && $Object.hasOwnProperty.call(message, "username") && message.username !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.username);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RegisterStartReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.RegisterStartReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.RegisterStartReply & parley.v1.RegisterStartReply.$Shape} RegisterStartReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RegisterStartReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.RegisterStartReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.registrationResponse = value;
+                            else
+                                delete message.registrationResponse;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.username = value;
+                            else
+                                delete message.username;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RegisterStartReply;
+        })();
+
+        v1.RegisterFinish = (function() {
+
+            /**
+             * Properties of a RegisterFinish.
+             * @typedef {Object} parley.v1.RegisterFinish.$Properties
+             * @property {Uint8Array|null} [registrationRecord] RegisterFinish registrationRecord
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RegisterFinish.
+             * @memberof parley.v1
+             * @interface IRegisterFinish
+             * @augments parley.v1.RegisterFinish.$Properties
+             * @deprecated Use parley.v1.RegisterFinish.$Properties instead.
+             */
+
+            /**
+             * Shape of a RegisterFinish.
+             * @typedef {parley.v1.RegisterFinish.$Properties} parley.v1.RegisterFinish.$Shape
+             */
+
+            /**
+             * Constructs a new RegisterFinish.
+             * @memberof parley.v1
+             * @classdesc Represents a RegisterFinish.
+             * @constructor
+             * @param {parley.v1.RegisterFinish.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RegisterFinish = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RegisterFinish registrationRecord.
+             * @member {Uint8Array} registrationRecord
+             * @memberof parley.v1.RegisterFinish
+             * @instance
+             */
+            RegisterFinish.prototype.registrationRecord = $util.newBuffer([]);
+
+            /**
+             * Creates a new RegisterFinish instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.RegisterFinish
+             * @static
+             * @param {parley.v1.RegisterFinish.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.RegisterFinish} RegisterFinish instance
+             * @type {{
+             *   (properties: parley.v1.RegisterFinish.$Shape): parley.v1.RegisterFinish & parley.v1.RegisterFinish.$Shape;
+             *   (properties?: parley.v1.RegisterFinish.$Properties): parley.v1.RegisterFinish;
+             * }}
+             */
+            RegisterFinish.create = function(properties) {
+                return new RegisterFinish(properties);
+            };
+
+            /**
+             * Encodes the specified RegisterFinish message. Does not implicitly {@link parley.v1.RegisterFinish.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.RegisterFinish
+             * @static
+             * @param {parley.v1.RegisterFinish.$Properties} message RegisterFinish message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RegisterFinish.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.registrationRecord != null && $Object.hasOwnProperty.call(message, "registrationRecord") && message.registrationRecord.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.registrationRecord);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RegisterFinish message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.RegisterFinish
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.RegisterFinish & parley.v1.RegisterFinish.$Shape} RegisterFinish
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RegisterFinish.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.RegisterFinish();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.registrationRecord = value;
+                            else
+                                delete message.registrationRecord;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RegisterFinish;
+        })();
+
+        v1.RegisterFinishReply = (function() {
+
+            /**
+             * Properties of a RegisterFinishReply.
+             * @typedef {Object} parley.v1.RegisterFinishReply.$Properties
+             * @property {string|null} [username] RegisterFinishReply username
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RegisterFinishReply.
+             * @memberof parley.v1
+             * @interface IRegisterFinishReply
+             * @augments parley.v1.RegisterFinishReply.$Properties
+             * @deprecated Use parley.v1.RegisterFinishReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a RegisterFinishReply.
+             * @typedef {parley.v1.RegisterFinishReply.$Properties} parley.v1.RegisterFinishReply.$Shape
+             */
+
+            /**
+             * Constructs a new RegisterFinishReply.
+             * @memberof parley.v1
+             * @classdesc Represents a RegisterFinishReply.
+             * @constructor
+             * @param {parley.v1.RegisterFinishReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RegisterFinishReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RegisterFinishReply username.
+             * @member {string} username
+             * @memberof parley.v1.RegisterFinishReply
+             * @instance
+             */
+            RegisterFinishReply.prototype.username = "";
+
+            /**
+             * Creates a new RegisterFinishReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.RegisterFinishReply
+             * @static
+             * @param {parley.v1.RegisterFinishReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.RegisterFinishReply} RegisterFinishReply instance
+             * @type {{
+             *   (properties: parley.v1.RegisterFinishReply.$Shape): parley.v1.RegisterFinishReply & parley.v1.RegisterFinishReply.$Shape;
+             *   (properties?: parley.v1.RegisterFinishReply.$Properties): parley.v1.RegisterFinishReply;
+             * }}
+             */
+            RegisterFinishReply.create = function(properties) {
+                return new RegisterFinishReply(properties);
+            };
+
+            /**
+             * Encodes the specified RegisterFinishReply message. Does not implicitly {@link parley.v1.RegisterFinishReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.RegisterFinishReply
+             * @static
+             * @param {parley.v1.RegisterFinishReply.$Properties} message RegisterFinishReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RegisterFinishReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.username != null && $Object.hasOwnProperty.call(message, "username") && message.username !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.username);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RegisterFinishReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.RegisterFinishReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.RegisterFinishReply & parley.v1.RegisterFinishReply.$Shape} RegisterFinishReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RegisterFinishReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.RegisterFinishReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.username = value;
+                            else
+                                delete message.username;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RegisterFinishReply;
+        })();
+
+        v1.LoginStart = (function() {
+
+            /**
+             * Properties of a LoginStart.
+             * @typedef {Object} parley.v1.LoginStart.$Properties
+             * @property {string|null} [username] LoginStart username
+             * @property {Uint8Array|null} [startLoginRequest] LoginStart startLoginRequest
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a LoginStart.
+             * @memberof parley.v1
+             * @interface ILoginStart
+             * @augments parley.v1.LoginStart.$Properties
+             * @deprecated Use parley.v1.LoginStart.$Properties instead.
+             */
+
+            /**
+             * Shape of a LoginStart.
+             * @typedef {parley.v1.LoginStart.$Properties} parley.v1.LoginStart.$Shape
+             */
+
+            /**
+             * Constructs a new LoginStart.
+             * @memberof parley.v1
+             * @classdesc Represents a LoginStart.
+             * @constructor
+             * @param {parley.v1.LoginStart.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const LoginStart = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * LoginStart username.
+             * @member {string} username
+             * @memberof parley.v1.LoginStart
+             * @instance
+             */
+            LoginStart.prototype.username = "";
+
+            /**
+             * LoginStart startLoginRequest.
+             * @member {Uint8Array} startLoginRequest
+             * @memberof parley.v1.LoginStart
+             * @instance
+             */
+            LoginStart.prototype.startLoginRequest = $util.newBuffer([]);
+
+            /**
+             * Creates a new LoginStart instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.LoginStart
+             * @static
+             * @param {parley.v1.LoginStart.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.LoginStart} LoginStart instance
+             * @type {{
+             *   (properties: parley.v1.LoginStart.$Shape): parley.v1.LoginStart & parley.v1.LoginStart.$Shape;
+             *   (properties?: parley.v1.LoginStart.$Properties): parley.v1.LoginStart;
+             * }}
+             */
+            LoginStart.create = function(properties) {
+                return new LoginStart(properties);
+            };
+
+            /**
+             * Encodes the specified LoginStart message. Does not implicitly {@link parley.v1.LoginStart.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.LoginStart
+             * @static
+             * @param {parley.v1.LoginStart.$Properties} message LoginStart message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            LoginStart.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.username != null && $Object.hasOwnProperty.call(message, "username") && message.username !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.username);
+                if (message.startLoginRequest != null && $Object.hasOwnProperty.call(message, "startLoginRequest") && message.startLoginRequest.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.startLoginRequest);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a LoginStart message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.LoginStart
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.LoginStart & parley.v1.LoginStart.$Shape} LoginStart
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            LoginStart.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.LoginStart();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.username = value;
+                            else
+                                delete message.username;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.startLoginRequest = value;
+                            else
+                                delete message.startLoginRequest;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return LoginStart;
+        })();
+
+        v1.LoginStartReply = (function() {
+
+            /**
+             * Properties of a LoginStartReply.
+             * @typedef {Object} parley.v1.LoginStartReply.$Properties
+             * @property {Uint8Array|null} [loginResponse] LoginStartReply loginResponse
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a LoginStartReply.
+             * @memberof parley.v1
+             * @interface ILoginStartReply
+             * @augments parley.v1.LoginStartReply.$Properties
+             * @deprecated Use parley.v1.LoginStartReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a LoginStartReply.
+             * @typedef {parley.v1.LoginStartReply.$Properties} parley.v1.LoginStartReply.$Shape
+             */
+
+            /**
+             * Constructs a new LoginStartReply.
+             * @memberof parley.v1
+             * @classdesc Represents a LoginStartReply.
+             * @constructor
+             * @param {parley.v1.LoginStartReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const LoginStartReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * LoginStartReply loginResponse.
+             * @member {Uint8Array} loginResponse
+             * @memberof parley.v1.LoginStartReply
+             * @instance
+             */
+            LoginStartReply.prototype.loginResponse = $util.newBuffer([]);
+
+            /**
+             * Creates a new LoginStartReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.LoginStartReply
+             * @static
+             * @param {parley.v1.LoginStartReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.LoginStartReply} LoginStartReply instance
+             * @type {{
+             *   (properties: parley.v1.LoginStartReply.$Shape): parley.v1.LoginStartReply & parley.v1.LoginStartReply.$Shape;
+             *   (properties?: parley.v1.LoginStartReply.$Properties): parley.v1.LoginStartReply;
+             * }}
+             */
+            LoginStartReply.create = function(properties) {
+                return new LoginStartReply(properties);
+            };
+
+            /**
+             * Encodes the specified LoginStartReply message. Does not implicitly {@link parley.v1.LoginStartReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.LoginStartReply
+             * @static
+             * @param {parley.v1.LoginStartReply.$Properties} message LoginStartReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            LoginStartReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.loginResponse != null && $Object.hasOwnProperty.call(message, "loginResponse") && message.loginResponse.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.loginResponse);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a LoginStartReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.LoginStartReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.LoginStartReply & parley.v1.LoginStartReply.$Shape} LoginStartReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            LoginStartReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.LoginStartReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.loginResponse = value;
+                            else
+                                delete message.loginResponse;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return LoginStartReply;
+        })();
+
+        v1.LoginFinish = (function() {
+
+            /**
+             * Properties of a LoginFinish.
+             * @typedef {Object} parley.v1.LoginFinish.$Properties
+             * @property {Uint8Array|null} [finishLoginRequest] LoginFinish finishLoginRequest
+             * @property {parley.v1.CertificateRequest.$Properties|null} [certificateRequest] LoginFinish certificateRequest
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a LoginFinish.
+             * @memberof parley.v1
+             * @interface ILoginFinish
+             * @augments parley.v1.LoginFinish.$Properties
+             * @deprecated Use parley.v1.LoginFinish.$Properties instead.
+             */
+
+            /**
+             * Shape of a LoginFinish.
+             * @typedef {parley.v1.LoginFinish.$Properties} parley.v1.LoginFinish.$Shape
+             */
+
+            /**
+             * Constructs a new LoginFinish.
+             * @memberof parley.v1
+             * @classdesc Represents a LoginFinish.
+             * @constructor
+             * @param {parley.v1.LoginFinish.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const LoginFinish = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * LoginFinish finishLoginRequest.
+             * @member {Uint8Array} finishLoginRequest
+             * @memberof parley.v1.LoginFinish
+             * @instance
+             */
+            LoginFinish.prototype.finishLoginRequest = $util.newBuffer([]);
+
+            /**
+             * LoginFinish certificateRequest.
+             * @member {parley.v1.CertificateRequest.$Properties|null|undefined} certificateRequest
+             * @memberof parley.v1.LoginFinish
+             * @instance
+             */
+            LoginFinish.prototype.certificateRequest = null;
+
+            /**
+             * Creates a new LoginFinish instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.LoginFinish
+             * @static
+             * @param {parley.v1.LoginFinish.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.LoginFinish} LoginFinish instance
+             * @type {{
+             *   (properties: parley.v1.LoginFinish.$Shape): parley.v1.LoginFinish & parley.v1.LoginFinish.$Shape;
+             *   (properties?: parley.v1.LoginFinish.$Properties): parley.v1.LoginFinish;
+             * }}
+             */
+            LoginFinish.create = function(properties) {
+                return new LoginFinish(properties);
+            };
+
+            /**
+             * Encodes the specified LoginFinish message. Does not implicitly {@link parley.v1.LoginFinish.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.LoginFinish
+             * @static
+             * @param {parley.v1.LoginFinish.$Properties} message LoginFinish message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            LoginFinish.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.finishLoginRequest != null && $Object.hasOwnProperty.call(message, "finishLoginRequest") && message.finishLoginRequest.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.finishLoginRequest);
+                if (message.certificateRequest != null && $Object.hasOwnProperty.call(message, "certificateRequest"))
+                    $root.parley.v1.CertificateRequest.encode(message.certificateRequest, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a LoginFinish message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.LoginFinish
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.LoginFinish & parley.v1.LoginFinish.$Shape} LoginFinish
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            LoginFinish.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.LoginFinish();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.finishLoginRequest = value;
+                            else
+                                delete message.finishLoginRequest;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.certificateRequest = $root.parley.v1.CertificateRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.certificateRequest);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return LoginFinish;
+        })();
+
+        v1.CertificateReply = (function() {
+
+            /**
+             * Properties of a CertificateReply.
+             * @typedef {Object} parley.v1.CertificateReply.$Properties
+             * @property {Uint8Array|null} [certificate] CertificateReply certificate
+             * @property {Uint8Array|null} [loginCertificate] CertificateReply loginCertificate
+             * @property {string|null} [username] CertificateReply username
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CertificateReply.
+             * @memberof parley.v1
+             * @interface ICertificateReply
+             * @augments parley.v1.CertificateReply.$Properties
+             * @deprecated Use parley.v1.CertificateReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a CertificateReply.
+             * @typedef {parley.v1.CertificateReply.$Properties} parley.v1.CertificateReply.$Shape
+             */
+
+            /**
+             * Constructs a new CertificateReply.
+             * @memberof parley.v1
+             * @classdesc Represents a CertificateReply.
+             * @constructor
+             * @param {parley.v1.CertificateReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CertificateReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CertificateReply certificate.
+             * @member {Uint8Array} certificate
+             * @memberof parley.v1.CertificateReply
+             * @instance
+             */
+            CertificateReply.prototype.certificate = $util.newBuffer([]);
+
+            /**
+             * CertificateReply loginCertificate.
+             * @member {Uint8Array} loginCertificate
+             * @memberof parley.v1.CertificateReply
+             * @instance
+             */
+            CertificateReply.prototype.loginCertificate = $util.newBuffer([]);
+
+            /**
+             * CertificateReply username.
+             * @member {string} username
+             * @memberof parley.v1.CertificateReply
+             * @instance
+             */
+            CertificateReply.prototype.username = "";
+
+            /**
+             * Creates a new CertificateReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.CertificateReply
+             * @static
+             * @param {parley.v1.CertificateReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.CertificateReply} CertificateReply instance
+             * @type {{
+             *   (properties: parley.v1.CertificateReply.$Shape): parley.v1.CertificateReply & parley.v1.CertificateReply.$Shape;
+             *   (properties?: parley.v1.CertificateReply.$Properties): parley.v1.CertificateReply;
+             * }}
+             */
+            CertificateReply.create = function(properties) {
+                return new CertificateReply(properties);
+            };
+
+            /**
+             * Encodes the specified CertificateReply message. Does not implicitly {@link parley.v1.CertificateReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.CertificateReply
+             * @static
+             * @param {parley.v1.CertificateReply.$Properties} message CertificateReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CertificateReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.certificate != null && $Object.hasOwnProperty.call(message, "certificate") && message.certificate.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.certificate);
+                if (message.loginCertificate != null && $Object.hasOwnProperty.call(message, "loginCertificate") && message.loginCertificate.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.loginCertificate);
+                if (message.username != null && $Object.hasOwnProperty.call(message, "username") && message.username !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.username);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CertificateReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.CertificateReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.CertificateReply & parley.v1.CertificateReply.$Shape} CertificateReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CertificateReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.CertificateReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.certificate = value;
+                            else
+                                delete message.certificate;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.loginCertificate = value;
+                            else
+                                delete message.loginCertificate;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.username = value;
+                            else
+                                delete message.username;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return CertificateReply;
+        })();
+
+        v1.CertificateRequest = (function() {
+
+            /**
+             * Properties of a CertificateRequest.
+             * @typedef {Object} parley.v1.CertificateRequest.$Properties
+             * @property {Uint8Array|null} [subjectKey] CertificateRequest subjectKey
+             * @property {Uint8Array|null} [deviceId] CertificateRequest deviceId
+             * @property {Uint8Array|null} [proof] CertificateRequest proof
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CertificateRequest.
+             * @memberof parley.v1
+             * @interface ICertificateRequest
+             * @augments parley.v1.CertificateRequest.$Properties
+             * @deprecated Use parley.v1.CertificateRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a CertificateRequest.
+             * @typedef {parley.v1.CertificateRequest.$Properties} parley.v1.CertificateRequest.$Shape
+             */
+
+            /**
+             * Constructs a new CertificateRequest.
+             * @memberof parley.v1
+             * @classdesc Represents a CertificateRequest.
+             * @constructor
+             * @param {parley.v1.CertificateRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CertificateRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CertificateRequest subjectKey.
+             * @member {Uint8Array} subjectKey
+             * @memberof parley.v1.CertificateRequest
+             * @instance
+             */
+            CertificateRequest.prototype.subjectKey = $util.newBuffer([]);
+
+            /**
+             * CertificateRequest deviceId.
+             * @member {Uint8Array} deviceId
+             * @memberof parley.v1.CertificateRequest
+             * @instance
+             */
+            CertificateRequest.prototype.deviceId = $util.newBuffer([]);
+
+            /**
+             * CertificateRequest proof.
+             * @member {Uint8Array} proof
+             * @memberof parley.v1.CertificateRequest
+             * @instance
+             */
+            CertificateRequest.prototype.proof = $util.newBuffer([]);
+
+            /**
+             * Creates a new CertificateRequest instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.CertificateRequest
+             * @static
+             * @param {parley.v1.CertificateRequest.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.CertificateRequest} CertificateRequest instance
+             * @type {{
+             *   (properties: parley.v1.CertificateRequest.$Shape): parley.v1.CertificateRequest & parley.v1.CertificateRequest.$Shape;
+             *   (properties?: parley.v1.CertificateRequest.$Properties): parley.v1.CertificateRequest;
+             * }}
+             */
+            CertificateRequest.create = function(properties) {
+                return new CertificateRequest(properties);
+            };
+
+            /**
+             * Encodes the specified CertificateRequest message. Does not implicitly {@link parley.v1.CertificateRequest.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.CertificateRequest
+             * @static
+             * @param {parley.v1.CertificateRequest.$Properties} message CertificateRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CertificateRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.subjectKey != null && $Object.hasOwnProperty.call(message, "subjectKey") && message.subjectKey.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.subjectKey);
+                if (message.deviceId != null && $Object.hasOwnProperty.call(message, "deviceId") && message.deviceId.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.deviceId);
+                if (message.proof != null && $Object.hasOwnProperty.call(message, "proof") && message.proof.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.proof);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CertificateRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.CertificateRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.CertificateRequest & parley.v1.CertificateRequest.$Shape} CertificateRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CertificateRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.CertificateRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.subjectKey = value;
+                            else
+                                delete message.subjectKey;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.deviceId = value;
+                            else
+                                delete message.deviceId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.proof = value;
+                            else
+                                delete message.proof;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return CertificateRequest;
+        })();
+
+        v1.RenewCertificate = (function() {
+
+            /**
+             * Properties of a RenewCertificate.
+             * @typedef {Object} parley.v1.RenewCertificate.$Properties
+             * @property {parley.v1.CertificateRequest.$Properties|null} [certificateRequest] RenewCertificate certificateRequest
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RenewCertificate.
+             * @memberof parley.v1
+             * @interface IRenewCertificate
+             * @augments parley.v1.RenewCertificate.$Properties
+             * @deprecated Use parley.v1.RenewCertificate.$Properties instead.
+             */
+
+            /**
+             * Shape of a RenewCertificate.
+             * @typedef {parley.v1.RenewCertificate.$Properties} parley.v1.RenewCertificate.$Shape
+             */
+
+            /**
+             * Constructs a new RenewCertificate.
+             * @memberof parley.v1
+             * @classdesc Represents a RenewCertificate.
+             * @constructor
+             * @param {parley.v1.RenewCertificate.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RenewCertificate = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RenewCertificate certificateRequest.
+             * @member {parley.v1.CertificateRequest.$Properties|null|undefined} certificateRequest
+             * @memberof parley.v1.RenewCertificate
+             * @instance
+             */
+            RenewCertificate.prototype.certificateRequest = null;
+
+            /**
+             * Creates a new RenewCertificate instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.RenewCertificate
+             * @static
+             * @param {parley.v1.RenewCertificate.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.RenewCertificate} RenewCertificate instance
+             * @type {{
+             *   (properties: parley.v1.RenewCertificate.$Shape): parley.v1.RenewCertificate & parley.v1.RenewCertificate.$Shape;
+             *   (properties?: parley.v1.RenewCertificate.$Properties): parley.v1.RenewCertificate;
+             * }}
+             */
+            RenewCertificate.create = function(properties) {
+                return new RenewCertificate(properties);
+            };
+
+            /**
+             * Encodes the specified RenewCertificate message. Does not implicitly {@link parley.v1.RenewCertificate.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.RenewCertificate
+             * @static
+             * @param {parley.v1.RenewCertificate.$Properties} message RenewCertificate message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RenewCertificate.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.certificateRequest != null && $Object.hasOwnProperty.call(message, "certificateRequest"))
+                    $root.parley.v1.CertificateRequest.encode(message.certificateRequest, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RenewCertificate message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.RenewCertificate
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.RenewCertificate & parley.v1.RenewCertificate.$Shape} RenewCertificate
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RenewCertificate.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.RenewCertificate();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.certificateRequest = $root.parley.v1.CertificateRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.certificateRequest);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RenewCertificate;
+        })();
+
+        v1.ChangePasswordStart = (function() {
+
+            /**
+             * Properties of a ChangePasswordStart.
+             * @typedef {Object} parley.v1.ChangePasswordStart.$Properties
+             * @property {Uint8Array|null} [registrationRequest] ChangePasswordStart registrationRequest
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ChangePasswordStart.
+             * @memberof parley.v1
+             * @interface IChangePasswordStart
+             * @augments parley.v1.ChangePasswordStart.$Properties
+             * @deprecated Use parley.v1.ChangePasswordStart.$Properties instead.
+             */
+
+            /**
+             * Shape of a ChangePasswordStart.
+             * @typedef {parley.v1.ChangePasswordStart.$Properties} parley.v1.ChangePasswordStart.$Shape
+             */
+
+            /**
+             * Constructs a new ChangePasswordStart.
+             * @memberof parley.v1
+             * @classdesc Represents a ChangePasswordStart.
+             * @constructor
+             * @param {parley.v1.ChangePasswordStart.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ChangePasswordStart = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ChangePasswordStart registrationRequest.
+             * @member {Uint8Array} registrationRequest
+             * @memberof parley.v1.ChangePasswordStart
+             * @instance
+             */
+            ChangePasswordStart.prototype.registrationRequest = $util.newBuffer([]);
+
+            /**
+             * Creates a new ChangePasswordStart instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.ChangePasswordStart
+             * @static
+             * @param {parley.v1.ChangePasswordStart.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.ChangePasswordStart} ChangePasswordStart instance
+             * @type {{
+             *   (properties: parley.v1.ChangePasswordStart.$Shape): parley.v1.ChangePasswordStart & parley.v1.ChangePasswordStart.$Shape;
+             *   (properties?: parley.v1.ChangePasswordStart.$Properties): parley.v1.ChangePasswordStart;
+             * }}
+             */
+            ChangePasswordStart.create = function(properties) {
+                return new ChangePasswordStart(properties);
+            };
+
+            /**
+             * Encodes the specified ChangePasswordStart message. Does not implicitly {@link parley.v1.ChangePasswordStart.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.ChangePasswordStart
+             * @static
+             * @param {parley.v1.ChangePasswordStart.$Properties} message ChangePasswordStart message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ChangePasswordStart.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.registrationRequest != null && $Object.hasOwnProperty.call(message, "registrationRequest") && message.registrationRequest.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.registrationRequest);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ChangePasswordStart message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.ChangePasswordStart
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.ChangePasswordStart & parley.v1.ChangePasswordStart.$Shape} ChangePasswordStart
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ChangePasswordStart.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.ChangePasswordStart();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.registrationRequest = value;
+                            else
+                                delete message.registrationRequest;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ChangePasswordStart;
+        })();
+
+        v1.ChangePasswordStartReply = (function() {
+
+            /**
+             * Properties of a ChangePasswordStartReply.
+             * @typedef {Object} parley.v1.ChangePasswordStartReply.$Properties
+             * @property {Uint8Array|null} [registrationResponse] ChangePasswordStartReply registrationResponse
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ChangePasswordStartReply.
+             * @memberof parley.v1
+             * @interface IChangePasswordStartReply
+             * @augments parley.v1.ChangePasswordStartReply.$Properties
+             * @deprecated Use parley.v1.ChangePasswordStartReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a ChangePasswordStartReply.
+             * @typedef {parley.v1.ChangePasswordStartReply.$Properties} parley.v1.ChangePasswordStartReply.$Shape
+             */
+
+            /**
+             * Constructs a new ChangePasswordStartReply.
+             * @memberof parley.v1
+             * @classdesc Represents a ChangePasswordStartReply.
+             * @constructor
+             * @param {parley.v1.ChangePasswordStartReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ChangePasswordStartReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ChangePasswordStartReply registrationResponse.
+             * @member {Uint8Array} registrationResponse
+             * @memberof parley.v1.ChangePasswordStartReply
+             * @instance
+             */
+            ChangePasswordStartReply.prototype.registrationResponse = $util.newBuffer([]);
+
+            /**
+             * Creates a new ChangePasswordStartReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.ChangePasswordStartReply
+             * @static
+             * @param {parley.v1.ChangePasswordStartReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.ChangePasswordStartReply} ChangePasswordStartReply instance
+             * @type {{
+             *   (properties: parley.v1.ChangePasswordStartReply.$Shape): parley.v1.ChangePasswordStartReply & parley.v1.ChangePasswordStartReply.$Shape;
+             *   (properties?: parley.v1.ChangePasswordStartReply.$Properties): parley.v1.ChangePasswordStartReply;
+             * }}
+             */
+            ChangePasswordStartReply.create = function(properties) {
+                return new ChangePasswordStartReply(properties);
+            };
+
+            /**
+             * Encodes the specified ChangePasswordStartReply message. Does not implicitly {@link parley.v1.ChangePasswordStartReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.ChangePasswordStartReply
+             * @static
+             * @param {parley.v1.ChangePasswordStartReply.$Properties} message ChangePasswordStartReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ChangePasswordStartReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.registrationResponse != null && $Object.hasOwnProperty.call(message, "registrationResponse") && message.registrationResponse.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.registrationResponse);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ChangePasswordStartReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.ChangePasswordStartReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.ChangePasswordStartReply & parley.v1.ChangePasswordStartReply.$Shape} ChangePasswordStartReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ChangePasswordStartReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.ChangePasswordStartReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.registrationResponse = value;
+                            else
+                                delete message.registrationResponse;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ChangePasswordStartReply;
+        })();
+
+        v1.ChangePasswordFinish = (function() {
+
+            /**
+             * Properties of a ChangePasswordFinish.
+             * @typedef {Object} parley.v1.ChangePasswordFinish.$Properties
+             * @property {Uint8Array|null} [registrationRecord] ChangePasswordFinish registrationRecord
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ChangePasswordFinish.
+             * @memberof parley.v1
+             * @interface IChangePasswordFinish
+             * @augments parley.v1.ChangePasswordFinish.$Properties
+             * @deprecated Use parley.v1.ChangePasswordFinish.$Properties instead.
+             */
+
+            /**
+             * Shape of a ChangePasswordFinish.
+             * @typedef {parley.v1.ChangePasswordFinish.$Properties} parley.v1.ChangePasswordFinish.$Shape
+             */
+
+            /**
+             * Constructs a new ChangePasswordFinish.
+             * @memberof parley.v1
+             * @classdesc Represents a ChangePasswordFinish.
+             * @constructor
+             * @param {parley.v1.ChangePasswordFinish.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ChangePasswordFinish = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ChangePasswordFinish registrationRecord.
+             * @member {Uint8Array} registrationRecord
+             * @memberof parley.v1.ChangePasswordFinish
+             * @instance
+             */
+            ChangePasswordFinish.prototype.registrationRecord = $util.newBuffer([]);
+
+            /**
+             * Creates a new ChangePasswordFinish instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.ChangePasswordFinish
+             * @static
+             * @param {parley.v1.ChangePasswordFinish.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.ChangePasswordFinish} ChangePasswordFinish instance
+             * @type {{
+             *   (properties: parley.v1.ChangePasswordFinish.$Shape): parley.v1.ChangePasswordFinish & parley.v1.ChangePasswordFinish.$Shape;
+             *   (properties?: parley.v1.ChangePasswordFinish.$Properties): parley.v1.ChangePasswordFinish;
+             * }}
+             */
+            ChangePasswordFinish.create = function(properties) {
+                return new ChangePasswordFinish(properties);
+            };
+
+            /**
+             * Encodes the specified ChangePasswordFinish message. Does not implicitly {@link parley.v1.ChangePasswordFinish.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.ChangePasswordFinish
+             * @static
+             * @param {parley.v1.ChangePasswordFinish.$Properties} message ChangePasswordFinish message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ChangePasswordFinish.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.registrationRecord != null && $Object.hasOwnProperty.call(message, "registrationRecord") && message.registrationRecord.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.registrationRecord);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ChangePasswordFinish message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.ChangePasswordFinish
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.ChangePasswordFinish & parley.v1.ChangePasswordFinish.$Shape} ChangePasswordFinish
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ChangePasswordFinish.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.ChangePasswordFinish();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.registrationRecord = value;
+                            else
+                                delete message.registrationRecord;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ChangePasswordFinish;
+        })();
+
+        v1.ChangePasswordFinishReply = (function() {
+
+            /**
+             * Properties of a ChangePasswordFinishReply.
+             * @typedef {Object} parley.v1.ChangePasswordFinishReply.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ChangePasswordFinishReply.
+             * @memberof parley.v1
+             * @interface IChangePasswordFinishReply
+             * @augments parley.v1.ChangePasswordFinishReply.$Properties
+             * @deprecated Use parley.v1.ChangePasswordFinishReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a ChangePasswordFinishReply.
+             * @typedef {parley.v1.ChangePasswordFinishReply.$Properties} parley.v1.ChangePasswordFinishReply.$Shape
+             */
+
+            /**
+             * Constructs a new ChangePasswordFinishReply.
+             * @memberof parley.v1
+             * @classdesc Represents a ChangePasswordFinishReply.
+             * @constructor
+             * @param {parley.v1.ChangePasswordFinishReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ChangePasswordFinishReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Creates a new ChangePasswordFinishReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.ChangePasswordFinishReply
+             * @static
+             * @param {parley.v1.ChangePasswordFinishReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.ChangePasswordFinishReply} ChangePasswordFinishReply instance
+             * @type {{
+             *   (properties: parley.v1.ChangePasswordFinishReply.$Shape): parley.v1.ChangePasswordFinishReply & parley.v1.ChangePasswordFinishReply.$Shape;
+             *   (properties?: parley.v1.ChangePasswordFinishReply.$Properties): parley.v1.ChangePasswordFinishReply;
+             * }}
+             */
+            ChangePasswordFinishReply.create = function(properties) {
+                return new ChangePasswordFinishReply(properties);
+            };
+
+            /**
+             * Encodes the specified ChangePasswordFinishReply message. Does not implicitly {@link parley.v1.ChangePasswordFinishReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.ChangePasswordFinishReply
+             * @static
+             * @param {parley.v1.ChangePasswordFinishReply.$Properties} message ChangePasswordFinishReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ChangePasswordFinishReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ChangePasswordFinishReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.ChangePasswordFinishReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.ChangePasswordFinishReply & parley.v1.ChangePasswordFinishReply.$Shape} ChangePasswordFinishReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ChangePasswordFinishReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.ChangePasswordFinishReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    reader.skipType(tag & 7, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ChangePasswordFinishReply;
+        })();
+
+        v1.GetPolicy = (function() {
+
+            /**
+             * Properties of a GetPolicy.
+             * @typedef {Object} parley.v1.GetPolicy.$Properties
+             * @property {Long|null} [knownVersion] GetPolicy knownVersion
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GetPolicy.
+             * @memberof parley.v1
+             * @interface IGetPolicy
+             * @augments parley.v1.GetPolicy.$Properties
+             * @deprecated Use parley.v1.GetPolicy.$Properties instead.
+             */
+
+            /**
+             * Shape of a GetPolicy.
+             * @typedef {parley.v1.GetPolicy.$Properties} parley.v1.GetPolicy.$Shape
+             */
+
+            /**
+             * Constructs a new GetPolicy.
+             * @memberof parley.v1
+             * @classdesc Represents a GetPolicy.
+             * @constructor
+             * @param {parley.v1.GetPolicy.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const GetPolicy = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * GetPolicy knownVersion.
+             * @member {Long} knownVersion
+             * @memberof parley.v1.GetPolicy
+             * @instance
+             */
+            GetPolicy.prototype.knownVersion = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new GetPolicy instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.GetPolicy
+             * @static
+             * @param {parley.v1.GetPolicy.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.GetPolicy} GetPolicy instance
+             * @type {{
+             *   (properties: parley.v1.GetPolicy.$Shape): parley.v1.GetPolicy & parley.v1.GetPolicy.$Shape;
+             *   (properties?: parley.v1.GetPolicy.$Properties): parley.v1.GetPolicy;
+             * }}
+             */
+            GetPolicy.create = function(properties) {
+                return new GetPolicy(properties);
+            };
+
+            /**
+             * Encodes the specified GetPolicy message. Does not implicitly {@link parley.v1.GetPolicy.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.GetPolicy
+             * @static
+             * @param {parley.v1.GetPolicy.$Properties} message GetPolicy message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GetPolicy.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.knownVersion != null && $Object.hasOwnProperty.call(message, "knownVersion") && (typeof message.knownVersion === "object" ? message.knownVersion.low || message.knownVersion.high : message.knownVersion !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.knownVersion);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a GetPolicy message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.GetPolicy
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.GetPolicy & parley.v1.GetPolicy.$Shape} GetPolicy
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GetPolicy.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.GetPolicy();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.knownVersion = value;
+                            else
+                                delete message.knownVersion;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return GetPolicy;
+        })();
+
+        v1.PolicyReply = (function() {
+
+            /**
+             * Properties of a PolicyReply.
+             * @typedef {Object} parley.v1.PolicyReply.$Properties
+             * @property {boolean|null} [unchanged] PolicyReply unchanged
+             * @property {Uint8Array|null} [policy] PolicyReply policy
+             * @property {Uint8Array|null} [loginCertificate] PolicyReply loginCertificate
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PolicyReply.
+             * @memberof parley.v1
+             * @interface IPolicyReply
+             * @augments parley.v1.PolicyReply.$Properties
+             * @deprecated Use parley.v1.PolicyReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a PolicyReply.
+             * @typedef {parley.v1.PolicyReply.$Properties} parley.v1.PolicyReply.$Shape
+             */
+
+            /**
+             * Constructs a new PolicyReply.
+             * @memberof parley.v1
+             * @classdesc Represents a PolicyReply.
+             * @constructor
+             * @param {parley.v1.PolicyReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PolicyReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PolicyReply unchanged.
+             * @member {boolean} unchanged
+             * @memberof parley.v1.PolicyReply
+             * @instance
+             */
+            PolicyReply.prototype.unchanged = false;
+
+            /**
+             * PolicyReply policy.
+             * @member {Uint8Array} policy
+             * @memberof parley.v1.PolicyReply
+             * @instance
+             */
+            PolicyReply.prototype.policy = $util.newBuffer([]);
+
+            /**
+             * PolicyReply loginCertificate.
+             * @member {Uint8Array} loginCertificate
+             * @memberof parley.v1.PolicyReply
+             * @instance
+             */
+            PolicyReply.prototype.loginCertificate = $util.newBuffer([]);
+
+            /**
+             * Creates a new PolicyReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.PolicyReply
+             * @static
+             * @param {parley.v1.PolicyReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.PolicyReply} PolicyReply instance
+             * @type {{
+             *   (properties: parley.v1.PolicyReply.$Shape): parley.v1.PolicyReply & parley.v1.PolicyReply.$Shape;
+             *   (properties?: parley.v1.PolicyReply.$Properties): parley.v1.PolicyReply;
+             * }}
+             */
+            PolicyReply.create = function(properties) {
+                return new PolicyReply(properties);
+            };
+
+            /**
+             * Encodes the specified PolicyReply message. Does not implicitly {@link parley.v1.PolicyReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.PolicyReply
+             * @static
+             * @param {parley.v1.PolicyReply.$Properties} message PolicyReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PolicyReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.unchanged != null && $Object.hasOwnProperty.call(message, "unchanged") && message.unchanged !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.unchanged);
+                if (message.policy != null && $Object.hasOwnProperty.call(message, "policy") && message.policy.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.policy);
+                if (message.loginCertificate != null && $Object.hasOwnProperty.call(message, "loginCertificate") && message.loginCertificate.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.loginCertificate);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PolicyReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.PolicyReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.PolicyReply & parley.v1.PolicyReply.$Shape} PolicyReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PolicyReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.PolicyReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.unchanged = value;
+                            else
+                                delete message.unchanged;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.policy = value;
+                            else
+                                delete message.policy;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.loginCertificate = value;
+                            else
+                                delete message.loginCertificate;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PolicyReply;
+        })();
+
+        v1.GetSupernodeList = (function() {
+
+            /**
+             * Properties of a GetSupernodeList.
+             * @typedef {Object} parley.v1.GetSupernodeList.$Properties
+             * @property {Long|null} [knownEpoch] GetSupernodeList knownEpoch
+             * @property {number|null} [page] GetSupernodeList page
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GetSupernodeList.
+             * @memberof parley.v1
+             * @interface IGetSupernodeList
+             * @augments parley.v1.GetSupernodeList.$Properties
+             * @deprecated Use parley.v1.GetSupernodeList.$Properties instead.
+             */
+
+            /**
+             * Shape of a GetSupernodeList.
+             * @typedef {parley.v1.GetSupernodeList.$Properties} parley.v1.GetSupernodeList.$Shape
+             */
+
+            /**
+             * Constructs a new GetSupernodeList.
+             * @memberof parley.v1
+             * @classdesc Represents a GetSupernodeList.
+             * @constructor
+             * @param {parley.v1.GetSupernodeList.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const GetSupernodeList = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * GetSupernodeList knownEpoch.
+             * @member {Long} knownEpoch
+             * @memberof parley.v1.GetSupernodeList
+             * @instance
+             */
+            GetSupernodeList.prototype.knownEpoch = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * GetSupernodeList page.
+             * @member {number} page
+             * @memberof parley.v1.GetSupernodeList
+             * @instance
+             */
+            GetSupernodeList.prototype.page = 0;
+
+            /**
+             * Creates a new GetSupernodeList instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.GetSupernodeList
+             * @static
+             * @param {parley.v1.GetSupernodeList.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.GetSupernodeList} GetSupernodeList instance
+             * @type {{
+             *   (properties: parley.v1.GetSupernodeList.$Shape): parley.v1.GetSupernodeList & parley.v1.GetSupernodeList.$Shape;
+             *   (properties?: parley.v1.GetSupernodeList.$Properties): parley.v1.GetSupernodeList;
+             * }}
+             */
+            GetSupernodeList.create = function(properties) {
+                return new GetSupernodeList(properties);
+            };
+
+            /**
+             * Encodes the specified GetSupernodeList message. Does not implicitly {@link parley.v1.GetSupernodeList.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.GetSupernodeList
+             * @static
+             * @param {parley.v1.GetSupernodeList.$Properties} message GetSupernodeList message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GetSupernodeList.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.knownEpoch != null && $Object.hasOwnProperty.call(message, "knownEpoch") && (typeof message.knownEpoch === "object" ? message.knownEpoch.low || message.knownEpoch.high : message.knownEpoch !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.knownEpoch);
+                if (message.page != null && $Object.hasOwnProperty.call(message, "page") && message.page !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.page);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a GetSupernodeList message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.GetSupernodeList
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.GetSupernodeList & parley.v1.GetSupernodeList.$Shape} GetSupernodeList
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GetSupernodeList.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.GetSupernodeList();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.knownEpoch = value;
+                            else
+                                delete message.knownEpoch;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.page = value;
+                            else
+                                delete message.page;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return GetSupernodeList;
+        })();
+
+        v1.SupernodeListReply = (function() {
+
+            /**
+             * Properties of a SupernodeListReply.
+             * @typedef {Object} parley.v1.SupernodeListReply.$Properties
+             * @property {boolean|null} [unchanged] SupernodeListReply unchanged
+             * @property {Uint8Array|null} [page] SupernodeListReply page
+             * @property {Uint8Array|null} [loginCertificate] SupernodeListReply loginCertificate
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SupernodeListReply.
+             * @memberof parley.v1
+             * @interface ISupernodeListReply
+             * @augments parley.v1.SupernodeListReply.$Properties
+             * @deprecated Use parley.v1.SupernodeListReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a SupernodeListReply.
+             * @typedef {parley.v1.SupernodeListReply.$Properties} parley.v1.SupernodeListReply.$Shape
+             */
+
+            /**
+             * Constructs a new SupernodeListReply.
+             * @memberof parley.v1
+             * @classdesc Represents a SupernodeListReply.
+             * @constructor
+             * @param {parley.v1.SupernodeListReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SupernodeListReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SupernodeListReply unchanged.
+             * @member {boolean} unchanged
+             * @memberof parley.v1.SupernodeListReply
+             * @instance
+             */
+            SupernodeListReply.prototype.unchanged = false;
+
+            /**
+             * SupernodeListReply page.
+             * @member {Uint8Array} page
+             * @memberof parley.v1.SupernodeListReply
+             * @instance
+             */
+            SupernodeListReply.prototype.page = $util.newBuffer([]);
+
+            /**
+             * SupernodeListReply loginCertificate.
+             * @member {Uint8Array} loginCertificate
+             * @memberof parley.v1.SupernodeListReply
+             * @instance
+             */
+            SupernodeListReply.prototype.loginCertificate = $util.newBuffer([]);
+
+            /**
+             * Creates a new SupernodeListReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.SupernodeListReply
+             * @static
+             * @param {parley.v1.SupernodeListReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.SupernodeListReply} SupernodeListReply instance
+             * @type {{
+             *   (properties: parley.v1.SupernodeListReply.$Shape): parley.v1.SupernodeListReply & parley.v1.SupernodeListReply.$Shape;
+             *   (properties?: parley.v1.SupernodeListReply.$Properties): parley.v1.SupernodeListReply;
+             * }}
+             */
+            SupernodeListReply.create = function(properties) {
+                return new SupernodeListReply(properties);
+            };
+
+            /**
+             * Encodes the specified SupernodeListReply message. Does not implicitly {@link parley.v1.SupernodeListReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.SupernodeListReply
+             * @static
+             * @param {parley.v1.SupernodeListReply.$Properties} message SupernodeListReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SupernodeListReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.unchanged != null && $Object.hasOwnProperty.call(message, "unchanged") && message.unchanged !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.unchanged);
+                if (message.page != null && $Object.hasOwnProperty.call(message, "page") && message.page.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.page);
+                if (message.loginCertificate != null && $Object.hasOwnProperty.call(message, "loginCertificate") && message.loginCertificate.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.loginCertificate);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SupernodeListReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.SupernodeListReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.SupernodeListReply & parley.v1.SupernodeListReply.$Shape} SupernodeListReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SupernodeListReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.SupernodeListReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.unchanged = value;
+                            else
+                                delete message.unchanged;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.page = value;
+                            else
+                                delete message.page;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.loginCertificate = value;
+                            else
+                                delete message.loginCertificate;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return SupernodeListReply;
+        })();
+
+        v1.GetRevocationList = (function() {
+
+            /**
+             * Properties of a GetRevocationList.
+             * @typedef {Object} parley.v1.GetRevocationList.$Properties
+             * @property {Long|null} [knownNumber] GetRevocationList knownNumber
+             * @property {number|null} [page] GetRevocationList page
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GetRevocationList.
+             * @memberof parley.v1
+             * @interface IGetRevocationList
+             * @augments parley.v1.GetRevocationList.$Properties
+             * @deprecated Use parley.v1.GetRevocationList.$Properties instead.
+             */
+
+            /**
+             * Shape of a GetRevocationList.
+             * @typedef {parley.v1.GetRevocationList.$Properties} parley.v1.GetRevocationList.$Shape
+             */
+
+            /**
+             * Constructs a new GetRevocationList.
+             * @memberof parley.v1
+             * @classdesc Represents a GetRevocationList.
+             * @constructor
+             * @param {parley.v1.GetRevocationList.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const GetRevocationList = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * GetRevocationList knownNumber.
+             * @member {Long} knownNumber
+             * @memberof parley.v1.GetRevocationList
+             * @instance
+             */
+            GetRevocationList.prototype.knownNumber = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * GetRevocationList page.
+             * @member {number} page
+             * @memberof parley.v1.GetRevocationList
+             * @instance
+             */
+            GetRevocationList.prototype.page = 0;
+
+            /**
+             * Creates a new GetRevocationList instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.GetRevocationList
+             * @static
+             * @param {parley.v1.GetRevocationList.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.GetRevocationList} GetRevocationList instance
+             * @type {{
+             *   (properties: parley.v1.GetRevocationList.$Shape): parley.v1.GetRevocationList & parley.v1.GetRevocationList.$Shape;
+             *   (properties?: parley.v1.GetRevocationList.$Properties): parley.v1.GetRevocationList;
+             * }}
+             */
+            GetRevocationList.create = function(properties) {
+                return new GetRevocationList(properties);
+            };
+
+            /**
+             * Encodes the specified GetRevocationList message. Does not implicitly {@link parley.v1.GetRevocationList.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.GetRevocationList
+             * @static
+             * @param {parley.v1.GetRevocationList.$Properties} message GetRevocationList message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GetRevocationList.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.knownNumber != null && $Object.hasOwnProperty.call(message, "knownNumber") && (typeof message.knownNumber === "object" ? message.knownNumber.low || message.knownNumber.high : message.knownNumber !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.knownNumber);
+                if (message.page != null && $Object.hasOwnProperty.call(message, "page") && message.page !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.page);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a GetRevocationList message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.GetRevocationList
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.GetRevocationList & parley.v1.GetRevocationList.$Shape} GetRevocationList
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GetRevocationList.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.GetRevocationList();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.knownNumber = value;
+                            else
+                                delete message.knownNumber;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.page = value;
+                            else
+                                delete message.page;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return GetRevocationList;
+        })();
+
+        v1.RevocationListReply = (function() {
+
+            /**
+             * Properties of a RevocationListReply.
+             * @typedef {Object} parley.v1.RevocationListReply.$Properties
+             * @property {boolean|null} [unchanged] RevocationListReply unchanged
+             * @property {Uint8Array|null} [page] RevocationListReply page
+             * @property {Uint8Array|null} [loginCertificate] RevocationListReply loginCertificate
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RevocationListReply.
+             * @memberof parley.v1
+             * @interface IRevocationListReply
+             * @augments parley.v1.RevocationListReply.$Properties
+             * @deprecated Use parley.v1.RevocationListReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a RevocationListReply.
+             * @typedef {parley.v1.RevocationListReply.$Properties} parley.v1.RevocationListReply.$Shape
+             */
+
+            /**
+             * Constructs a new RevocationListReply.
+             * @memberof parley.v1
+             * @classdesc Represents a RevocationListReply.
+             * @constructor
+             * @param {parley.v1.RevocationListReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RevocationListReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RevocationListReply unchanged.
+             * @member {boolean} unchanged
+             * @memberof parley.v1.RevocationListReply
+             * @instance
+             */
+            RevocationListReply.prototype.unchanged = false;
+
+            /**
+             * RevocationListReply page.
+             * @member {Uint8Array} page
+             * @memberof parley.v1.RevocationListReply
+             * @instance
+             */
+            RevocationListReply.prototype.page = $util.newBuffer([]);
+
+            /**
+             * RevocationListReply loginCertificate.
+             * @member {Uint8Array} loginCertificate
+             * @memberof parley.v1.RevocationListReply
+             * @instance
+             */
+            RevocationListReply.prototype.loginCertificate = $util.newBuffer([]);
+
+            /**
+             * Creates a new RevocationListReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.RevocationListReply
+             * @static
+             * @param {parley.v1.RevocationListReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.RevocationListReply} RevocationListReply instance
+             * @type {{
+             *   (properties: parley.v1.RevocationListReply.$Shape): parley.v1.RevocationListReply & parley.v1.RevocationListReply.$Shape;
+             *   (properties?: parley.v1.RevocationListReply.$Properties): parley.v1.RevocationListReply;
+             * }}
+             */
+            RevocationListReply.create = function(properties) {
+                return new RevocationListReply(properties);
+            };
+
+            /**
+             * Encodes the specified RevocationListReply message. Does not implicitly {@link parley.v1.RevocationListReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.RevocationListReply
+             * @static
+             * @param {parley.v1.RevocationListReply.$Properties} message RevocationListReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RevocationListReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.unchanged != null && $Object.hasOwnProperty.call(message, "unchanged") && message.unchanged !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.unchanged);
+                if (message.page != null && $Object.hasOwnProperty.call(message, "page") && message.page.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.page);
+                if (message.loginCertificate != null && $Object.hasOwnProperty.call(message, "loginCertificate") && message.loginCertificate.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.loginCertificate);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RevocationListReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.RevocationListReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.RevocationListReply & parley.v1.RevocationListReply.$Shape} RevocationListReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RevocationListReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.RevocationListReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.unchanged = value;
+                            else
+                                delete message.unchanged;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.page = value;
+                            else
+                                delete message.page;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.loginCertificate = value;
+                            else
+                                delete message.loginCertificate;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RevocationListReply;
+        })();
+
+        v1.StateVersions = (function() {
+
+            /**
+             * Properties of a StateVersions.
+             * @typedef {Object} parley.v1.StateVersions.$Properties
+             * @property {Long|null} [policyVersion] StateVersions policyVersion
+             * @property {Long|null} [supernodeListEpoch] StateVersions supernodeListEpoch
+             * @property {Long|null} [revocationListNumber] StateVersions revocationListNumber
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a StateVersions.
+             * @memberof parley.v1
+             * @interface IStateVersions
+             * @augments parley.v1.StateVersions.$Properties
+             * @deprecated Use parley.v1.StateVersions.$Properties instead.
+             */
+
+            /**
+             * Shape of a StateVersions.
+             * @typedef {parley.v1.StateVersions.$Properties} parley.v1.StateVersions.$Shape
+             */
+
+            /**
+             * Constructs a new StateVersions.
+             * @memberof parley.v1
+             * @classdesc Represents a StateVersions.
+             * @constructor
+             * @param {parley.v1.StateVersions.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const StateVersions = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * StateVersions policyVersion.
+             * @member {Long} policyVersion
+             * @memberof parley.v1.StateVersions
+             * @instance
+             */
+            StateVersions.prototype.policyVersion = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StateVersions supernodeListEpoch.
+             * @member {Long} supernodeListEpoch
+             * @memberof parley.v1.StateVersions
+             * @instance
+             */
+            StateVersions.prototype.supernodeListEpoch = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StateVersions revocationListNumber.
+             * @member {Long} revocationListNumber
+             * @memberof parley.v1.StateVersions
+             * @instance
+             */
+            StateVersions.prototype.revocationListNumber = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new StateVersions instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.StateVersions
+             * @static
+             * @param {parley.v1.StateVersions.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.StateVersions} StateVersions instance
+             * @type {{
+             *   (properties: parley.v1.StateVersions.$Shape): parley.v1.StateVersions & parley.v1.StateVersions.$Shape;
+             *   (properties?: parley.v1.StateVersions.$Properties): parley.v1.StateVersions;
+             * }}
+             */
+            StateVersions.create = function(properties) {
+                return new StateVersions(properties);
+            };
+
+            /**
+             * Encodes the specified StateVersions message. Does not implicitly {@link parley.v1.StateVersions.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.StateVersions
+             * @static
+             * @param {parley.v1.StateVersions.$Properties} message StateVersions message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            StateVersions.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.policyVersion != null && $Object.hasOwnProperty.call(message, "policyVersion") && (typeof message.policyVersion === "object" ? message.policyVersion.low || message.policyVersion.high : message.policyVersion !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.policyVersion);
+                if (message.supernodeListEpoch != null && $Object.hasOwnProperty.call(message, "supernodeListEpoch") && (typeof message.supernodeListEpoch === "object" ? message.supernodeListEpoch.low || message.supernodeListEpoch.high : message.supernodeListEpoch !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.supernodeListEpoch);
+                if (message.revocationListNumber != null && $Object.hasOwnProperty.call(message, "revocationListNumber") && (typeof message.revocationListNumber === "object" ? message.revocationListNumber.low || message.revocationListNumber.high : message.revocationListNumber !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.revocationListNumber);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a StateVersions message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.StateVersions
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.StateVersions & parley.v1.StateVersions.$Shape} StateVersions
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            StateVersions.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.StateVersions();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.policyVersion = value;
+                            else
+                                delete message.policyVersion;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.supernodeListEpoch = value;
+                            else
+                                delete message.supernodeListEpoch;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.revocationListNumber = value;
+                            else
+                                delete message.revocationListNumber;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return StateVersions;
+        })();
+
+        v1.SupernodeRegister = (function() {
+
+            /**
+             * Properties of a SupernodeRegister.
+             * @typedef {Object} parley.v1.SupernodeRegister.$Properties
+             * @property {Array.<parley.v1.Endpoint.$Properties>|null} [endpoints] SupernodeRegister endpoints
+             * @property {number|null} [capacity] SupernodeRegister capacity
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SupernodeRegister.
+             * @memberof parley.v1
+             * @interface ISupernodeRegister
+             * @augments parley.v1.SupernodeRegister.$Properties
+             * @deprecated Use parley.v1.SupernodeRegister.$Properties instead.
+             */
+
+            /**
+             * Shape of a SupernodeRegister.
+             * @typedef {parley.v1.SupernodeRegister.$Properties} parley.v1.SupernodeRegister.$Shape
+             */
+
+            /**
+             * Constructs a new SupernodeRegister.
+             * @memberof parley.v1
+             * @classdesc Represents a SupernodeRegister.
+             * @constructor
+             * @param {parley.v1.SupernodeRegister.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SupernodeRegister = function (properties) {
+                this.endpoints = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SupernodeRegister endpoints.
+             * @member {Array.<parley.v1.Endpoint.$Properties>} endpoints
+             * @memberof parley.v1.SupernodeRegister
+             * @instance
+             */
+            SupernodeRegister.prototype.endpoints = $util.emptyArray;
+
+            /**
+             * SupernodeRegister capacity.
+             * @member {number} capacity
+             * @memberof parley.v1.SupernodeRegister
+             * @instance
+             */
+            SupernodeRegister.prototype.capacity = 0;
+
+            /**
+             * Creates a new SupernodeRegister instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.SupernodeRegister
+             * @static
+             * @param {parley.v1.SupernodeRegister.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.SupernodeRegister} SupernodeRegister instance
+             * @type {{
+             *   (properties: parley.v1.SupernodeRegister.$Shape): parley.v1.SupernodeRegister & parley.v1.SupernodeRegister.$Shape;
+             *   (properties?: parley.v1.SupernodeRegister.$Properties): parley.v1.SupernodeRegister;
+             * }}
+             */
+            SupernodeRegister.create = function(properties) {
+                return new SupernodeRegister(properties);
+            };
+
+            /**
+             * Encodes the specified SupernodeRegister message. Does not implicitly {@link parley.v1.SupernodeRegister.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.SupernodeRegister
+             * @static
+             * @param {parley.v1.SupernodeRegister.$Properties} message SupernodeRegister message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SupernodeRegister.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.endpoints != null && message.endpoints.length)
+                    for (let i = 0; i < message.endpoints.length; ++i)
+                        $root.parley.v1.Endpoint.encode(message.endpoints[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.capacity != null && $Object.hasOwnProperty.call(message, "capacity") && message.capacity !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.capacity);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SupernodeRegister message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.SupernodeRegister
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.SupernodeRegister & parley.v1.SupernodeRegister.$Shape} SupernodeRegister
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SupernodeRegister.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.SupernodeRegister();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.endpoints && message.endpoints.length))
+                                message.endpoints = [];
+                            message.endpoints.push($root.parley.v1.Endpoint.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.capacity = value;
+                            else
+                                delete message.capacity;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return SupernodeRegister;
+        })();
+
+        v1.SupernodeRegisterReply = (function() {
+
+            /**
+             * Properties of a SupernodeRegisterReply.
+             * @typedef {Object} parley.v1.SupernodeRegisterReply.$Properties
+             * @property {number|null} [heartbeatIntervalMs] SupernodeRegisterReply heartbeatIntervalMs
+             * @property {parley.v1.StateVersions.$Properties|null} [versions] SupernodeRegisterReply versions
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SupernodeRegisterReply.
+             * @memberof parley.v1
+             * @interface ISupernodeRegisterReply
+             * @augments parley.v1.SupernodeRegisterReply.$Properties
+             * @deprecated Use parley.v1.SupernodeRegisterReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a SupernodeRegisterReply.
+             * @typedef {parley.v1.SupernodeRegisterReply.$Properties} parley.v1.SupernodeRegisterReply.$Shape
+             */
+
+            /**
+             * Constructs a new SupernodeRegisterReply.
+             * @memberof parley.v1
+             * @classdesc Represents a SupernodeRegisterReply.
+             * @constructor
+             * @param {parley.v1.SupernodeRegisterReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SupernodeRegisterReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SupernodeRegisterReply heartbeatIntervalMs.
+             * @member {number} heartbeatIntervalMs
+             * @memberof parley.v1.SupernodeRegisterReply
+             * @instance
+             */
+            SupernodeRegisterReply.prototype.heartbeatIntervalMs = 0;
+
+            /**
+             * SupernodeRegisterReply versions.
+             * @member {parley.v1.StateVersions.$Properties|null|undefined} versions
+             * @memberof parley.v1.SupernodeRegisterReply
+             * @instance
+             */
+            SupernodeRegisterReply.prototype.versions = null;
+
+            /**
+             * Creates a new SupernodeRegisterReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.SupernodeRegisterReply
+             * @static
+             * @param {parley.v1.SupernodeRegisterReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.SupernodeRegisterReply} SupernodeRegisterReply instance
+             * @type {{
+             *   (properties: parley.v1.SupernodeRegisterReply.$Shape): parley.v1.SupernodeRegisterReply & parley.v1.SupernodeRegisterReply.$Shape;
+             *   (properties?: parley.v1.SupernodeRegisterReply.$Properties): parley.v1.SupernodeRegisterReply;
+             * }}
+             */
+            SupernodeRegisterReply.create = function(properties) {
+                return new SupernodeRegisterReply(properties);
+            };
+
+            /**
+             * Encodes the specified SupernodeRegisterReply message. Does not implicitly {@link parley.v1.SupernodeRegisterReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.SupernodeRegisterReply
+             * @static
+             * @param {parley.v1.SupernodeRegisterReply.$Properties} message SupernodeRegisterReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SupernodeRegisterReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.heartbeatIntervalMs != null && $Object.hasOwnProperty.call(message, "heartbeatIntervalMs") && message.heartbeatIntervalMs !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.heartbeatIntervalMs);
+                if (message.versions != null && $Object.hasOwnProperty.call(message, "versions"))
+                    $root.parley.v1.StateVersions.encode(message.versions, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SupernodeRegisterReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.SupernodeRegisterReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.SupernodeRegisterReply & parley.v1.SupernodeRegisterReply.$Shape} SupernodeRegisterReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SupernodeRegisterReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.SupernodeRegisterReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.heartbeatIntervalMs = value;
+                            else
+                                delete message.heartbeatIntervalMs;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.versions = $root.parley.v1.StateVersions.decode(reader, reader.size(), $undefined, _depth + 1, message.versions);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return SupernodeRegisterReply;
+        })();
+
+        v1.SupernodeHeartbeat = (function() {
+
+            /**
+             * Properties of a SupernodeHeartbeat.
+             * @typedef {Object} parley.v1.SupernodeHeartbeat.$Properties
+             * @property {number|null} [load] SupernodeHeartbeat load
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SupernodeHeartbeat.
+             * @memberof parley.v1
+             * @interface ISupernodeHeartbeat
+             * @augments parley.v1.SupernodeHeartbeat.$Properties
+             * @deprecated Use parley.v1.SupernodeHeartbeat.$Properties instead.
+             */
+
+            /**
+             * Shape of a SupernodeHeartbeat.
+             * @typedef {parley.v1.SupernodeHeartbeat.$Properties} parley.v1.SupernodeHeartbeat.$Shape
+             */
+
+            /**
+             * Constructs a new SupernodeHeartbeat.
+             * @memberof parley.v1
+             * @classdesc Represents a SupernodeHeartbeat.
+             * @constructor
+             * @param {parley.v1.SupernodeHeartbeat.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SupernodeHeartbeat = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SupernodeHeartbeat load.
+             * @member {number} load
+             * @memberof parley.v1.SupernodeHeartbeat
+             * @instance
+             */
+            SupernodeHeartbeat.prototype.load = 0;
+
+            /**
+             * Creates a new SupernodeHeartbeat instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.SupernodeHeartbeat
+             * @static
+             * @param {parley.v1.SupernodeHeartbeat.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.SupernodeHeartbeat} SupernodeHeartbeat instance
+             * @type {{
+             *   (properties: parley.v1.SupernodeHeartbeat.$Shape): parley.v1.SupernodeHeartbeat & parley.v1.SupernodeHeartbeat.$Shape;
+             *   (properties?: parley.v1.SupernodeHeartbeat.$Properties): parley.v1.SupernodeHeartbeat;
+             * }}
+             */
+            SupernodeHeartbeat.create = function(properties) {
+                return new SupernodeHeartbeat(properties);
+            };
+
+            /**
+             * Encodes the specified SupernodeHeartbeat message. Does not implicitly {@link parley.v1.SupernodeHeartbeat.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.SupernodeHeartbeat
+             * @static
+             * @param {parley.v1.SupernodeHeartbeat.$Properties} message SupernodeHeartbeat message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SupernodeHeartbeat.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.load != null && $Object.hasOwnProperty.call(message, "load") && message.load !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.load);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SupernodeHeartbeat message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.SupernodeHeartbeat
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.SupernodeHeartbeat & parley.v1.SupernodeHeartbeat.$Shape} SupernodeHeartbeat
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SupernodeHeartbeat.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.SupernodeHeartbeat();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.load = value;
+                            else
+                                delete message.load;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return SupernodeHeartbeat;
+        })();
+
+        v1.SupernodeHeartbeatReply = (function() {
+
+            /**
+             * Properties of a SupernodeHeartbeatReply.
+             * @typedef {Object} parley.v1.SupernodeHeartbeatReply.$Properties
+             * @property {parley.v1.StateVersions.$Properties|null} [versions] SupernodeHeartbeatReply versions
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SupernodeHeartbeatReply.
+             * @memberof parley.v1
+             * @interface ISupernodeHeartbeatReply
+             * @augments parley.v1.SupernodeHeartbeatReply.$Properties
+             * @deprecated Use parley.v1.SupernodeHeartbeatReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a SupernodeHeartbeatReply.
+             * @typedef {parley.v1.SupernodeHeartbeatReply.$Properties} parley.v1.SupernodeHeartbeatReply.$Shape
+             */
+
+            /**
+             * Constructs a new SupernodeHeartbeatReply.
+             * @memberof parley.v1
+             * @classdesc Represents a SupernodeHeartbeatReply.
+             * @constructor
+             * @param {parley.v1.SupernodeHeartbeatReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SupernodeHeartbeatReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SupernodeHeartbeatReply versions.
+             * @member {parley.v1.StateVersions.$Properties|null|undefined} versions
+             * @memberof parley.v1.SupernodeHeartbeatReply
+             * @instance
+             */
+            SupernodeHeartbeatReply.prototype.versions = null;
+
+            /**
+             * Creates a new SupernodeHeartbeatReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.SupernodeHeartbeatReply
+             * @static
+             * @param {parley.v1.SupernodeHeartbeatReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.SupernodeHeartbeatReply} SupernodeHeartbeatReply instance
+             * @type {{
+             *   (properties: parley.v1.SupernodeHeartbeatReply.$Shape): parley.v1.SupernodeHeartbeatReply & parley.v1.SupernodeHeartbeatReply.$Shape;
+             *   (properties?: parley.v1.SupernodeHeartbeatReply.$Properties): parley.v1.SupernodeHeartbeatReply;
+             * }}
+             */
+            SupernodeHeartbeatReply.create = function(properties) {
+                return new SupernodeHeartbeatReply(properties);
+            };
+
+            /**
+             * Encodes the specified SupernodeHeartbeatReply message. Does not implicitly {@link parley.v1.SupernodeHeartbeatReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.SupernodeHeartbeatReply
+             * @static
+             * @param {parley.v1.SupernodeHeartbeatReply.$Properties} message SupernodeHeartbeatReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SupernodeHeartbeatReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.versions != null && $Object.hasOwnProperty.call(message, "versions"))
+                    $root.parley.v1.StateVersions.encode(message.versions, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SupernodeHeartbeatReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.SupernodeHeartbeatReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.SupernodeHeartbeatReply & parley.v1.SupernodeHeartbeatReply.$Shape} SupernodeHeartbeatReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SupernodeHeartbeatReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.SupernodeHeartbeatReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.versions = $root.parley.v1.StateVersions.decode(reader, reader.size(), $undefined, _depth + 1, message.versions);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return SupernodeHeartbeatReply;
+        })();
+
+        /**
+         * TransportProtocol enum.
+         * @name parley.v1.TransportProtocol
+         * @enum {number}
+         * @property {number} TRANSPORT_PROTOCOL_UNSPECIFIED=0 TRANSPORT_PROTOCOL_UNSPECIFIED value
+         * @property {number} TRANSPORT_PROTOCOL_UDP=1 TRANSPORT_PROTOCOL_UDP value
+         * @property {number} TRANSPORT_PROTOCOL_TCP=2 TRANSPORT_PROTOCOL_TCP value
+         */
+        v1.TransportProtocol = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "TRANSPORT_PROTOCOL_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "TRANSPORT_PROTOCOL_UDP"] = 1;
+            values[valuesById[2] = "TRANSPORT_PROTOCOL_TCP"] = 2;
+            return values;
+        })();
+
+        v1.Endpoint = (function() {
+
+            /**
+             * Properties of an Endpoint.
+             * @typedef {Object} parley.v1.Endpoint.$Properties
+             * @property {parley.v1.TransportProtocol|null} [protocol] Endpoint protocol
+             * @property {Uint8Array|null} [address] Endpoint address
+             * @property {number|null} [port] Endpoint port
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an Endpoint.
+             * @memberof parley.v1
+             * @interface IEndpoint
+             * @augments parley.v1.Endpoint.$Properties
+             * @deprecated Use parley.v1.Endpoint.$Properties instead.
+             */
+
+            /**
+             * Shape of an Endpoint.
+             * @typedef {parley.v1.Endpoint.$Properties} parley.v1.Endpoint.$Shape
+             */
+
+            /**
+             * Constructs a new Endpoint.
+             * @memberof parley.v1
+             * @classdesc Represents an Endpoint.
+             * @constructor
+             * @param {parley.v1.Endpoint.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Endpoint = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Endpoint protocol.
+             * @member {parley.v1.TransportProtocol} protocol
+             * @memberof parley.v1.Endpoint
+             * @instance
+             */
+            Endpoint.prototype.protocol = 0;
+
+            /**
+             * Endpoint address.
+             * @member {Uint8Array} address
+             * @memberof parley.v1.Endpoint
+             * @instance
+             */
+            Endpoint.prototype.address = $util.newBuffer([]);
+
+            /**
+             * Endpoint port.
+             * @member {number} port
+             * @memberof parley.v1.Endpoint
+             * @instance
+             */
+            Endpoint.prototype.port = 0;
+
+            /**
+             * Creates a new Endpoint instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.Endpoint
+             * @static
+             * @param {parley.v1.Endpoint.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.Endpoint} Endpoint instance
+             * @type {{
+             *   (properties: parley.v1.Endpoint.$Shape): parley.v1.Endpoint & parley.v1.Endpoint.$Shape;
+             *   (properties?: parley.v1.Endpoint.$Properties): parley.v1.Endpoint;
+             * }}
+             */
+            Endpoint.create = function(properties) {
+                return new Endpoint(properties);
+            };
+
+            /**
+             * Encodes the specified Endpoint message. Does not implicitly {@link parley.v1.Endpoint.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.Endpoint
+             * @static
+             * @param {parley.v1.Endpoint.$Properties} message Endpoint message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Endpoint.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.protocol != null && $Object.hasOwnProperty.call(message, "protocol") && message.protocol !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.protocol);
+                if (message.address != null && $Object.hasOwnProperty.call(message, "address") && message.address.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.address);
+                if (message.port != null && $Object.hasOwnProperty.call(message, "port") && message.port !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.port);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an Endpoint message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.Endpoint
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.Endpoint & parley.v1.Endpoint.$Shape} Endpoint
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Endpoint.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.Endpoint();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.protocol = value;
+                            else
+                                delete message.protocol;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.address = value;
+                            else
+                                delete message.address;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.port = value;
+                            else
+                                delete message.port;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return Endpoint;
+        })();
+
+        v1.OneTimePrekey = (function() {
+
+            /**
+             * Properties of a OneTimePrekey.
+             * @typedef {Object} parley.v1.OneTimePrekey.$Properties
+             * @property {number|null} [id] OneTimePrekey id
+             * @property {Uint8Array|null} [publicKey] OneTimePrekey publicKey
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a OneTimePrekey.
+             * @memberof parley.v1
+             * @interface IOneTimePrekey
+             * @augments parley.v1.OneTimePrekey.$Properties
+             * @deprecated Use parley.v1.OneTimePrekey.$Properties instead.
+             */
+
+            /**
+             * Shape of a OneTimePrekey.
+             * @typedef {parley.v1.OneTimePrekey.$Properties} parley.v1.OneTimePrekey.$Shape
+             */
+
+            /**
+             * Constructs a new OneTimePrekey.
+             * @memberof parley.v1
+             * @classdesc Represents a OneTimePrekey.
+             * @constructor
+             * @param {parley.v1.OneTimePrekey.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const OneTimePrekey = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * OneTimePrekey id.
+             * @member {number} id
+             * @memberof parley.v1.OneTimePrekey
+             * @instance
+             */
+            OneTimePrekey.prototype.id = 0;
+
+            /**
+             * OneTimePrekey publicKey.
+             * @member {Uint8Array} publicKey
+             * @memberof parley.v1.OneTimePrekey
+             * @instance
+             */
+            OneTimePrekey.prototype.publicKey = $util.newBuffer([]);
+
+            /**
+             * Creates a new OneTimePrekey instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.OneTimePrekey
+             * @static
+             * @param {parley.v1.OneTimePrekey.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.OneTimePrekey} OneTimePrekey instance
+             * @type {{
+             *   (properties: parley.v1.OneTimePrekey.$Shape): parley.v1.OneTimePrekey & parley.v1.OneTimePrekey.$Shape;
+             *   (properties?: parley.v1.OneTimePrekey.$Properties): parley.v1.OneTimePrekey;
+             * }}
+             */
+            OneTimePrekey.create = function(properties) {
+                return new OneTimePrekey(properties);
+            };
+
+            /**
+             * Encodes the specified OneTimePrekey message. Does not implicitly {@link parley.v1.OneTimePrekey.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.OneTimePrekey
+             * @static
+             * @param {parley.v1.OneTimePrekey.$Properties} message OneTimePrekey message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            OneTimePrekey.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.id);
+                if (message.publicKey != null && $Object.hasOwnProperty.call(message, "publicKey") && message.publicKey.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.publicKey);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a OneTimePrekey message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.OneTimePrekey
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.OneTimePrekey & parley.v1.OneTimePrekey.$Shape} OneTimePrekey
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            OneTimePrekey.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.OneTimePrekey();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.publicKey = value;
+                            else
+                                delete message.publicKey;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return OneTimePrekey;
+        })();
+
+        v1.SignedPrekey = (function() {
+
+            /**
+             * Properties of a SignedPrekey.
+             * @typedef {Object} parley.v1.SignedPrekey.$Properties
+             * @property {number|null} [id] SignedPrekey id
+             * @property {Uint8Array|null} [publicKey] SignedPrekey publicKey
+             * @property {Uint8Array|null} [identityDhKey] SignedPrekey identityDhKey
+             * @property {Uint8Array|null} [deviceId] SignedPrekey deviceId
+             * @property {Long|null} [createdAt] SignedPrekey createdAt
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SignedPrekey.
+             * @memberof parley.v1
+             * @interface ISignedPrekey
+             * @augments parley.v1.SignedPrekey.$Properties
+             * @deprecated Use parley.v1.SignedPrekey.$Properties instead.
+             */
+
+            /**
+             * Shape of a SignedPrekey.
+             * @typedef {parley.v1.SignedPrekey.$Properties} parley.v1.SignedPrekey.$Shape
+             */
+
+            /**
+             * Constructs a new SignedPrekey.
+             * @memberof parley.v1
+             * @classdesc Represents a SignedPrekey.
+             * @constructor
+             * @param {parley.v1.SignedPrekey.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SignedPrekey = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SignedPrekey id.
+             * @member {number} id
+             * @memberof parley.v1.SignedPrekey
+             * @instance
+             */
+            SignedPrekey.prototype.id = 0;
+
+            /**
+             * SignedPrekey publicKey.
+             * @member {Uint8Array} publicKey
+             * @memberof parley.v1.SignedPrekey
+             * @instance
+             */
+            SignedPrekey.prototype.publicKey = $util.newBuffer([]);
+
+            /**
+             * SignedPrekey identityDhKey.
+             * @member {Uint8Array} identityDhKey
+             * @memberof parley.v1.SignedPrekey
+             * @instance
+             */
+            SignedPrekey.prototype.identityDhKey = $util.newBuffer([]);
+
+            /**
+             * SignedPrekey deviceId.
+             * @member {Uint8Array} deviceId
+             * @memberof parley.v1.SignedPrekey
+             * @instance
+             */
+            SignedPrekey.prototype.deviceId = $util.newBuffer([]);
+
+            /**
+             * SignedPrekey createdAt.
+             * @member {Long} createdAt
+             * @memberof parley.v1.SignedPrekey
+             * @instance
+             */
+            SignedPrekey.prototype.createdAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new SignedPrekey instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.SignedPrekey
+             * @static
+             * @param {parley.v1.SignedPrekey.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.SignedPrekey} SignedPrekey instance
+             * @type {{
+             *   (properties: parley.v1.SignedPrekey.$Shape): parley.v1.SignedPrekey & parley.v1.SignedPrekey.$Shape;
+             *   (properties?: parley.v1.SignedPrekey.$Properties): parley.v1.SignedPrekey;
+             * }}
+             */
+            SignedPrekey.create = function(properties) {
+                return new SignedPrekey(properties);
+            };
+
+            /**
+             * Encodes the specified SignedPrekey message. Does not implicitly {@link parley.v1.SignedPrekey.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.SignedPrekey
+             * @static
+             * @param {parley.v1.SignedPrekey.$Properties} message SignedPrekey message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SignedPrekey.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.id);
+                if (message.publicKey != null && $Object.hasOwnProperty.call(message, "publicKey") && message.publicKey.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.publicKey);
+                if (message.identityDhKey != null && $Object.hasOwnProperty.call(message, "identityDhKey") && message.identityDhKey.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.identityDhKey);
+                if (message.deviceId != null && $Object.hasOwnProperty.call(message, "deviceId") && message.deviceId.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.deviceId);
+                if (message.createdAt != null && $Object.hasOwnProperty.call(message, "createdAt") && (typeof message.createdAt === "object" ? message.createdAt.low || message.createdAt.high : message.createdAt !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.createdAt);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SignedPrekey message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.SignedPrekey
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.SignedPrekey & parley.v1.SignedPrekey.$Shape} SignedPrekey
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SignedPrekey.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.SignedPrekey();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.publicKey = value;
+                            else
+                                delete message.publicKey;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.identityDhKey = value;
+                            else
+                                delete message.identityDhKey;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.deviceId = value;
+                            else
+                                delete message.deviceId;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.createdAt = value;
+                            else
+                                delete message.createdAt;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return SignedPrekey;
+        })();
+
+        v1.UploadPrekeys = (function() {
+
+            /**
+             * Properties of an UploadPrekeys.
+             * @typedef {Object} parley.v1.UploadPrekeys.$Properties
+             * @property {Uint8Array|null} [signedPrekey] UploadPrekeys signedPrekey
+             * @property {Array.<parley.v1.OneTimePrekey.$Properties>|null} [oneTimePrekeys] UploadPrekeys oneTimePrekeys
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an UploadPrekeys.
+             * @memberof parley.v1
+             * @interface IUploadPrekeys
+             * @augments parley.v1.UploadPrekeys.$Properties
+             * @deprecated Use parley.v1.UploadPrekeys.$Properties instead.
+             */
+
+            /**
+             * Shape of an UploadPrekeys.
+             * @typedef {parley.v1.UploadPrekeys.$Properties} parley.v1.UploadPrekeys.$Shape
+             */
+
+            /**
+             * Constructs a new UploadPrekeys.
+             * @memberof parley.v1
+             * @classdesc Represents an UploadPrekeys.
+             * @constructor
+             * @param {parley.v1.UploadPrekeys.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const UploadPrekeys = function (properties) {
+                this.oneTimePrekeys = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * UploadPrekeys signedPrekey.
+             * @member {Uint8Array} signedPrekey
+             * @memberof parley.v1.UploadPrekeys
+             * @instance
+             */
+            UploadPrekeys.prototype.signedPrekey = $util.newBuffer([]);
+
+            /**
+             * UploadPrekeys oneTimePrekeys.
+             * @member {Array.<parley.v1.OneTimePrekey.$Properties>} oneTimePrekeys
+             * @memberof parley.v1.UploadPrekeys
+             * @instance
+             */
+            UploadPrekeys.prototype.oneTimePrekeys = $util.emptyArray;
+
+            /**
+             * Creates a new UploadPrekeys instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.UploadPrekeys
+             * @static
+             * @param {parley.v1.UploadPrekeys.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.UploadPrekeys} UploadPrekeys instance
+             * @type {{
+             *   (properties: parley.v1.UploadPrekeys.$Shape): parley.v1.UploadPrekeys & parley.v1.UploadPrekeys.$Shape;
+             *   (properties?: parley.v1.UploadPrekeys.$Properties): parley.v1.UploadPrekeys;
+             * }}
+             */
+            UploadPrekeys.create = function(properties) {
+                return new UploadPrekeys(properties);
+            };
+
+            /**
+             * Encodes the specified UploadPrekeys message. Does not implicitly {@link parley.v1.UploadPrekeys.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.UploadPrekeys
+             * @static
+             * @param {parley.v1.UploadPrekeys.$Properties} message UploadPrekeys message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            UploadPrekeys.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.signedPrekey != null && $Object.hasOwnProperty.call(message, "signedPrekey") && message.signedPrekey.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.signedPrekey);
+                if (message.oneTimePrekeys != null && message.oneTimePrekeys.length)
+                    for (let i = 0; i < message.oneTimePrekeys.length; ++i)
+                        $root.parley.v1.OneTimePrekey.encode(message.oneTimePrekeys[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an UploadPrekeys message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.UploadPrekeys
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.UploadPrekeys & parley.v1.UploadPrekeys.$Shape} UploadPrekeys
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            UploadPrekeys.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.UploadPrekeys();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.signedPrekey = value;
+                            else
+                                delete message.signedPrekey;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.oneTimePrekeys && message.oneTimePrekeys.length))
+                                message.oneTimePrekeys = [];
+                            message.oneTimePrekeys.push($root.parley.v1.OneTimePrekey.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return UploadPrekeys;
+        })();
+
+        v1.UploadPrekeysReply = (function() {
+
+            /**
+             * Properties of an UploadPrekeysReply.
+             * @typedef {Object} parley.v1.UploadPrekeysReply.$Properties
+             * @property {number|null} [oneTimePrekeysHeld] UploadPrekeysReply oneTimePrekeysHeld
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an UploadPrekeysReply.
+             * @memberof parley.v1
+             * @interface IUploadPrekeysReply
+             * @augments parley.v1.UploadPrekeysReply.$Properties
+             * @deprecated Use parley.v1.UploadPrekeysReply.$Properties instead.
+             */
+
+            /**
+             * Shape of an UploadPrekeysReply.
+             * @typedef {parley.v1.UploadPrekeysReply.$Properties} parley.v1.UploadPrekeysReply.$Shape
+             */
+
+            /**
+             * Constructs a new UploadPrekeysReply.
+             * @memberof parley.v1
+             * @classdesc Represents an UploadPrekeysReply.
+             * @constructor
+             * @param {parley.v1.UploadPrekeysReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const UploadPrekeysReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * UploadPrekeysReply oneTimePrekeysHeld.
+             * @member {number} oneTimePrekeysHeld
+             * @memberof parley.v1.UploadPrekeysReply
+             * @instance
+             */
+            UploadPrekeysReply.prototype.oneTimePrekeysHeld = 0;
+
+            /**
+             * Creates a new UploadPrekeysReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.UploadPrekeysReply
+             * @static
+             * @param {parley.v1.UploadPrekeysReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.UploadPrekeysReply} UploadPrekeysReply instance
+             * @type {{
+             *   (properties: parley.v1.UploadPrekeysReply.$Shape): parley.v1.UploadPrekeysReply & parley.v1.UploadPrekeysReply.$Shape;
+             *   (properties?: parley.v1.UploadPrekeysReply.$Properties): parley.v1.UploadPrekeysReply;
+             * }}
+             */
+            UploadPrekeysReply.create = function(properties) {
+                return new UploadPrekeysReply(properties);
+            };
+
+            /**
+             * Encodes the specified UploadPrekeysReply message. Does not implicitly {@link parley.v1.UploadPrekeysReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.UploadPrekeysReply
+             * @static
+             * @param {parley.v1.UploadPrekeysReply.$Properties} message UploadPrekeysReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            UploadPrekeysReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.oneTimePrekeysHeld != null && $Object.hasOwnProperty.call(message, "oneTimePrekeysHeld") && message.oneTimePrekeysHeld !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.oneTimePrekeysHeld);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an UploadPrekeysReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.UploadPrekeysReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.UploadPrekeysReply & parley.v1.UploadPrekeysReply.$Shape} UploadPrekeysReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            UploadPrekeysReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.UploadPrekeysReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.oneTimePrekeysHeld = value;
+                            else
+                                delete message.oneTimePrekeysHeld;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return UploadPrekeysReply;
+        })();
+
+        v1.FetchPrekeys = (function() {
+
+            /**
+             * Properties of a FetchPrekeys.
+             * @typedef {Object} parley.v1.FetchPrekeys.$Properties
+             * @property {string|null} [username] FetchPrekeys username
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a FetchPrekeys.
+             * @memberof parley.v1
+             * @interface IFetchPrekeys
+             * @augments parley.v1.FetchPrekeys.$Properties
+             * @deprecated Use parley.v1.FetchPrekeys.$Properties instead.
+             */
+
+            /**
+             * Shape of a FetchPrekeys.
+             * @typedef {parley.v1.FetchPrekeys.$Properties} parley.v1.FetchPrekeys.$Shape
+             */
+
+            /**
+             * Constructs a new FetchPrekeys.
+             * @memberof parley.v1
+             * @classdesc Represents a FetchPrekeys.
+             * @constructor
+             * @param {parley.v1.FetchPrekeys.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const FetchPrekeys = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * FetchPrekeys username.
+             * @member {string} username
+             * @memberof parley.v1.FetchPrekeys
+             * @instance
+             */
+            FetchPrekeys.prototype.username = "";
+
+            /**
+             * Creates a new FetchPrekeys instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.FetchPrekeys
+             * @static
+             * @param {parley.v1.FetchPrekeys.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.FetchPrekeys} FetchPrekeys instance
+             * @type {{
+             *   (properties: parley.v1.FetchPrekeys.$Shape): parley.v1.FetchPrekeys & parley.v1.FetchPrekeys.$Shape;
+             *   (properties?: parley.v1.FetchPrekeys.$Properties): parley.v1.FetchPrekeys;
+             * }}
+             */
+            FetchPrekeys.create = function(properties) {
+                return new FetchPrekeys(properties);
+            };
+
+            /**
+             * Encodes the specified FetchPrekeys message. Does not implicitly {@link parley.v1.FetchPrekeys.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.FetchPrekeys
+             * @static
+             * @param {parley.v1.FetchPrekeys.$Properties} message FetchPrekeys message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            FetchPrekeys.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.username != null && $Object.hasOwnProperty.call(message, "username") && message.username !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.username);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a FetchPrekeys message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.FetchPrekeys
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.FetchPrekeys & parley.v1.FetchPrekeys.$Shape} FetchPrekeys
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            FetchPrekeys.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.FetchPrekeys();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.username = value;
+                            else
+                                delete message.username;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return FetchPrekeys;
+        })();
+
+        v1.PrekeyBundle = (function() {
+
+            /**
+             * Properties of a PrekeyBundle.
+             * @typedef {Object} parley.v1.PrekeyBundle.$Properties
+             * @property {Uint8Array|null} [certificate] PrekeyBundle certificate
+             * @property {Uint8Array|null} [signedPrekey] PrekeyBundle signedPrekey
+             * @property {parley.v1.OneTimePrekey.$Properties|null} [oneTimePrekey] PrekeyBundle oneTimePrekey
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PrekeyBundle.
+             * @memberof parley.v1
+             * @interface IPrekeyBundle
+             * @augments parley.v1.PrekeyBundle.$Properties
+             * @deprecated Use parley.v1.PrekeyBundle.$Properties instead.
+             */
+
+            /**
+             * Shape of a PrekeyBundle.
+             * @typedef {parley.v1.PrekeyBundle.$Properties} parley.v1.PrekeyBundle.$Shape
+             */
+
+            /**
+             * Constructs a new PrekeyBundle.
+             * @memberof parley.v1
+             * @classdesc Represents a PrekeyBundle.
+             * @constructor
+             * @param {parley.v1.PrekeyBundle.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PrekeyBundle = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PrekeyBundle certificate.
+             * @member {Uint8Array} certificate
+             * @memberof parley.v1.PrekeyBundle
+             * @instance
+             */
+            PrekeyBundle.prototype.certificate = $util.newBuffer([]);
+
+            /**
+             * PrekeyBundle signedPrekey.
+             * @member {Uint8Array} signedPrekey
+             * @memberof parley.v1.PrekeyBundle
+             * @instance
+             */
+            PrekeyBundle.prototype.signedPrekey = $util.newBuffer([]);
+
+            /**
+             * PrekeyBundle oneTimePrekey.
+             * @member {parley.v1.OneTimePrekey.$Properties|null|undefined} oneTimePrekey
+             * @memberof parley.v1.PrekeyBundle
+             * @instance
+             */
+            PrekeyBundle.prototype.oneTimePrekey = null;
+
+            /**
+             * Creates a new PrekeyBundle instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.PrekeyBundle
+             * @static
+             * @param {parley.v1.PrekeyBundle.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.PrekeyBundle} PrekeyBundle instance
+             * @type {{
+             *   (properties: parley.v1.PrekeyBundle.$Shape): parley.v1.PrekeyBundle & parley.v1.PrekeyBundle.$Shape;
+             *   (properties?: parley.v1.PrekeyBundle.$Properties): parley.v1.PrekeyBundle;
+             * }}
+             */
+            PrekeyBundle.create = function(properties) {
+                return new PrekeyBundle(properties);
+            };
+
+            /**
+             * Encodes the specified PrekeyBundle message. Does not implicitly {@link parley.v1.PrekeyBundle.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.PrekeyBundle
+             * @static
+             * @param {parley.v1.PrekeyBundle.$Properties} message PrekeyBundle message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PrekeyBundle.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.certificate != null && $Object.hasOwnProperty.call(message, "certificate") && message.certificate.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.certificate);
+                if (message.signedPrekey != null && $Object.hasOwnProperty.call(message, "signedPrekey") && message.signedPrekey.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.signedPrekey);
+                if (message.oneTimePrekey != null && $Object.hasOwnProperty.call(message, "oneTimePrekey"))
+                    $root.parley.v1.OneTimePrekey.encode(message.oneTimePrekey, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PrekeyBundle message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.PrekeyBundle
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.PrekeyBundle & parley.v1.PrekeyBundle.$Shape} PrekeyBundle
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PrekeyBundle.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.PrekeyBundle();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.certificate = value;
+                            else
+                                delete message.certificate;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.signedPrekey = value;
+                            else
+                                delete message.signedPrekey;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.oneTimePrekey = $root.parley.v1.OneTimePrekey.decode(reader, reader.size(), $undefined, _depth + 1, message.oneTimePrekey);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PrekeyBundle;
+        })();
+
+        v1.FetchPrekeysReply = (function() {
+
+            /**
+             * Properties of a FetchPrekeysReply.
+             * @typedef {Object} parley.v1.FetchPrekeysReply.$Properties
+             * @property {Array.<parley.v1.PrekeyBundle.$Properties>|null} [bundles] FetchPrekeysReply bundles
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a FetchPrekeysReply.
+             * @memberof parley.v1
+             * @interface IFetchPrekeysReply
+             * @augments parley.v1.FetchPrekeysReply.$Properties
+             * @deprecated Use parley.v1.FetchPrekeysReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a FetchPrekeysReply.
+             * @typedef {parley.v1.FetchPrekeysReply.$Properties} parley.v1.FetchPrekeysReply.$Shape
+             */
+
+            /**
+             * Constructs a new FetchPrekeysReply.
+             * @memberof parley.v1
+             * @classdesc Represents a FetchPrekeysReply.
+             * @constructor
+             * @param {parley.v1.FetchPrekeysReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const FetchPrekeysReply = function (properties) {
+                this.bundles = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * FetchPrekeysReply bundles.
+             * @member {Array.<parley.v1.PrekeyBundle.$Properties>} bundles
+             * @memberof parley.v1.FetchPrekeysReply
+             * @instance
+             */
+            FetchPrekeysReply.prototype.bundles = $util.emptyArray;
+
+            /**
+             * Creates a new FetchPrekeysReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.FetchPrekeysReply
+             * @static
+             * @param {parley.v1.FetchPrekeysReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.FetchPrekeysReply} FetchPrekeysReply instance
+             * @type {{
+             *   (properties: parley.v1.FetchPrekeysReply.$Shape): parley.v1.FetchPrekeysReply & parley.v1.FetchPrekeysReply.$Shape;
+             *   (properties?: parley.v1.FetchPrekeysReply.$Properties): parley.v1.FetchPrekeysReply;
+             * }}
+             */
+            FetchPrekeysReply.create = function(properties) {
+                return new FetchPrekeysReply(properties);
+            };
+
+            /**
+             * Encodes the specified FetchPrekeysReply message. Does not implicitly {@link parley.v1.FetchPrekeysReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.FetchPrekeysReply
+             * @static
+             * @param {parley.v1.FetchPrekeysReply.$Properties} message FetchPrekeysReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            FetchPrekeysReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.bundles != null && message.bundles.length)
+                    for (let i = 0; i < message.bundles.length; ++i)
+                        $root.parley.v1.PrekeyBundle.encode(message.bundles[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a FetchPrekeysReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.FetchPrekeysReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.FetchPrekeysReply & parley.v1.FetchPrekeysReply.$Shape} FetchPrekeysReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            FetchPrekeysReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.FetchPrekeysReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.bundles && message.bundles.length))
+                                message.bundles = [];
+                            message.bundles.push($root.parley.v1.PrekeyBundle.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return FetchPrekeysReply;
+        })();
+
+        v1.GetContactBlob = (function() {
+
+            /**
+             * Properties of a GetContactBlob.
+             * @typedef {Object} parley.v1.GetContactBlob.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GetContactBlob.
+             * @memberof parley.v1
+             * @interface IGetContactBlob
+             * @augments parley.v1.GetContactBlob.$Properties
+             * @deprecated Use parley.v1.GetContactBlob.$Properties instead.
+             */
+
+            /**
+             * Shape of a GetContactBlob.
+             * @typedef {parley.v1.GetContactBlob.$Properties} parley.v1.GetContactBlob.$Shape
+             */
+
+            /**
+             * Constructs a new GetContactBlob.
+             * @memberof parley.v1
+             * @classdesc Represents a GetContactBlob.
+             * @constructor
+             * @param {parley.v1.GetContactBlob.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const GetContactBlob = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Creates a new GetContactBlob instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.GetContactBlob
+             * @static
+             * @param {parley.v1.GetContactBlob.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.GetContactBlob} GetContactBlob instance
+             * @type {{
+             *   (properties: parley.v1.GetContactBlob.$Shape): parley.v1.GetContactBlob & parley.v1.GetContactBlob.$Shape;
+             *   (properties?: parley.v1.GetContactBlob.$Properties): parley.v1.GetContactBlob;
+             * }}
+             */
+            GetContactBlob.create = function(properties) {
+                return new GetContactBlob(properties);
+            };
+
+            /**
+             * Encodes the specified GetContactBlob message. Does not implicitly {@link parley.v1.GetContactBlob.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.GetContactBlob
+             * @static
+             * @param {parley.v1.GetContactBlob.$Properties} message GetContactBlob message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GetContactBlob.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a GetContactBlob message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.GetContactBlob
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.GetContactBlob & parley.v1.GetContactBlob.$Shape} GetContactBlob
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GetContactBlob.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.GetContactBlob();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    reader.skipType(tag & 7, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return GetContactBlob;
+        })();
+
+        v1.ContactBlobReply = (function() {
+
+            /**
+             * Properties of a ContactBlobReply.
+             * @typedef {Object} parley.v1.ContactBlobReply.$Properties
+             * @property {Long|null} [version] ContactBlobReply version
+             * @property {Uint8Array|null} [blob] ContactBlobReply blob
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ContactBlobReply.
+             * @memberof parley.v1
+             * @interface IContactBlobReply
+             * @augments parley.v1.ContactBlobReply.$Properties
+             * @deprecated Use parley.v1.ContactBlobReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a ContactBlobReply.
+             * @typedef {parley.v1.ContactBlobReply.$Properties} parley.v1.ContactBlobReply.$Shape
+             */
+
+            /**
+             * Constructs a new ContactBlobReply.
+             * @memberof parley.v1
+             * @classdesc Represents a ContactBlobReply.
+             * @constructor
+             * @param {parley.v1.ContactBlobReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ContactBlobReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ContactBlobReply version.
+             * @member {Long} version
+             * @memberof parley.v1.ContactBlobReply
+             * @instance
+             */
+            ContactBlobReply.prototype.version = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ContactBlobReply blob.
+             * @member {Uint8Array} blob
+             * @memberof parley.v1.ContactBlobReply
+             * @instance
+             */
+            ContactBlobReply.prototype.blob = $util.newBuffer([]);
+
+            /**
+             * Creates a new ContactBlobReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.ContactBlobReply
+             * @static
+             * @param {parley.v1.ContactBlobReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.ContactBlobReply} ContactBlobReply instance
+             * @type {{
+             *   (properties: parley.v1.ContactBlobReply.$Shape): parley.v1.ContactBlobReply & parley.v1.ContactBlobReply.$Shape;
+             *   (properties?: parley.v1.ContactBlobReply.$Properties): parley.v1.ContactBlobReply;
+             * }}
+             */
+            ContactBlobReply.create = function(properties) {
+                return new ContactBlobReply(properties);
+            };
+
+            /**
+             * Encodes the specified ContactBlobReply message. Does not implicitly {@link parley.v1.ContactBlobReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.ContactBlobReply
+             * @static
+             * @param {parley.v1.ContactBlobReply.$Properties} message ContactBlobReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ContactBlobReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && (typeof message.version === "object" ? message.version.low || message.version.high : message.version !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.version);
+                if (message.blob != null && $Object.hasOwnProperty.call(message, "blob") && message.blob.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.blob);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ContactBlobReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.ContactBlobReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.ContactBlobReply & parley.v1.ContactBlobReply.$Shape} ContactBlobReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ContactBlobReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.ContactBlobReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.blob = value;
+                            else
+                                delete message.blob;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ContactBlobReply;
+        })();
+
+        v1.PutContactBlob = (function() {
+
+            /**
+             * Properties of a PutContactBlob.
+             * @typedef {Object} parley.v1.PutContactBlob.$Properties
+             * @property {Long|null} [expectedVersion] PutContactBlob expectedVersion
+             * @property {Uint8Array|null} [blob] PutContactBlob blob
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PutContactBlob.
+             * @memberof parley.v1
+             * @interface IPutContactBlob
+             * @augments parley.v1.PutContactBlob.$Properties
+             * @deprecated Use parley.v1.PutContactBlob.$Properties instead.
+             */
+
+            /**
+             * Shape of a PutContactBlob.
+             * @typedef {parley.v1.PutContactBlob.$Properties} parley.v1.PutContactBlob.$Shape
+             */
+
+            /**
+             * Constructs a new PutContactBlob.
+             * @memberof parley.v1
+             * @classdesc Represents a PutContactBlob.
+             * @constructor
+             * @param {parley.v1.PutContactBlob.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PutContactBlob = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PutContactBlob expectedVersion.
+             * @member {Long} expectedVersion
+             * @memberof parley.v1.PutContactBlob
+             * @instance
+             */
+            PutContactBlob.prototype.expectedVersion = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PutContactBlob blob.
+             * @member {Uint8Array} blob
+             * @memberof parley.v1.PutContactBlob
+             * @instance
+             */
+            PutContactBlob.prototype.blob = $util.newBuffer([]);
+
+            /**
+             * Creates a new PutContactBlob instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.PutContactBlob
+             * @static
+             * @param {parley.v1.PutContactBlob.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.PutContactBlob} PutContactBlob instance
+             * @type {{
+             *   (properties: parley.v1.PutContactBlob.$Shape): parley.v1.PutContactBlob & parley.v1.PutContactBlob.$Shape;
+             *   (properties?: parley.v1.PutContactBlob.$Properties): parley.v1.PutContactBlob;
+             * }}
+             */
+            PutContactBlob.create = function(properties) {
+                return new PutContactBlob(properties);
+            };
+
+            /**
+             * Encodes the specified PutContactBlob message. Does not implicitly {@link parley.v1.PutContactBlob.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.PutContactBlob
+             * @static
+             * @param {parley.v1.PutContactBlob.$Properties} message PutContactBlob message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PutContactBlob.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.expectedVersion != null && $Object.hasOwnProperty.call(message, "expectedVersion") && (typeof message.expectedVersion === "object" ? message.expectedVersion.low || message.expectedVersion.high : message.expectedVersion !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.expectedVersion);
+                if (message.blob != null && $Object.hasOwnProperty.call(message, "blob") && message.blob.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.blob);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PutContactBlob message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.PutContactBlob
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.PutContactBlob & parley.v1.PutContactBlob.$Shape} PutContactBlob
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PutContactBlob.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.PutContactBlob();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.expectedVersion = value;
+                            else
+                                delete message.expectedVersion;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.blob = value;
+                            else
+                                delete message.blob;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PutContactBlob;
+        })();
+
+        v1.PutContactBlobReply = (function() {
+
+            /**
+             * Properties of a PutContactBlobReply.
+             * @typedef {Object} parley.v1.PutContactBlobReply.$Properties
+             * @property {Long|null} [version] PutContactBlobReply version
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PutContactBlobReply.
+             * @memberof parley.v1
+             * @interface IPutContactBlobReply
+             * @augments parley.v1.PutContactBlobReply.$Properties
+             * @deprecated Use parley.v1.PutContactBlobReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a PutContactBlobReply.
+             * @typedef {parley.v1.PutContactBlobReply.$Properties} parley.v1.PutContactBlobReply.$Shape
+             */
+
+            /**
+             * Constructs a new PutContactBlobReply.
+             * @memberof parley.v1
+             * @classdesc Represents a PutContactBlobReply.
+             * @constructor
+             * @param {parley.v1.PutContactBlobReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PutContactBlobReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PutContactBlobReply version.
+             * @member {Long} version
+             * @memberof parley.v1.PutContactBlobReply
+             * @instance
+             */
+            PutContactBlobReply.prototype.version = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new PutContactBlobReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.PutContactBlobReply
+             * @static
+             * @param {parley.v1.PutContactBlobReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.PutContactBlobReply} PutContactBlobReply instance
+             * @type {{
+             *   (properties: parley.v1.PutContactBlobReply.$Shape): parley.v1.PutContactBlobReply & parley.v1.PutContactBlobReply.$Shape;
+             *   (properties?: parley.v1.PutContactBlobReply.$Properties): parley.v1.PutContactBlobReply;
+             * }}
+             */
+            PutContactBlobReply.create = function(properties) {
+                return new PutContactBlobReply(properties);
+            };
+
+            /**
+             * Encodes the specified PutContactBlobReply message. Does not implicitly {@link parley.v1.PutContactBlobReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.PutContactBlobReply
+             * @static
+             * @param {parley.v1.PutContactBlobReply.$Properties} message PutContactBlobReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PutContactBlobReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && (typeof message.version === "object" ? message.version.low || message.version.high : message.version !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.version);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PutContactBlobReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.PutContactBlobReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.PutContactBlobReply & parley.v1.PutContactBlobReply.$Shape} PutContactBlobReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PutContactBlobReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.PutContactBlobReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PutContactBlobReply;
+        })();
+
+        /**
+         * ElectionMode enum.
+         * @name parley.v1.ElectionMode
+         * @enum {number}
+         * @property {number} ELECTION_MODE_UNSPECIFIED=0 ELECTION_MODE_UNSPECIFIED value
+         * @property {number} ELECTION_MODE_OPEN=1 ELECTION_MODE_OPEN value
+         * @property {number} ELECTION_MODE_HOSTED=2 ELECTION_MODE_HOSTED value
+         * @property {number} ELECTION_MODE_HYBRID=3 ELECTION_MODE_HYBRID value
+         */
+        v1.ElectionMode = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "ELECTION_MODE_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "ELECTION_MODE_OPEN"] = 1;
+            values[valuesById[2] = "ELECTION_MODE_HOSTED"] = 2;
+            values[valuesById[3] = "ELECTION_MODE_HYBRID"] = 3;
+            return values;
+        })();
+
+        v1.ElectionPolicy = (function() {
+
+            /**
+             * Properties of an ElectionPolicy.
+             * @typedef {Object} parley.v1.ElectionPolicy.$Properties
+             * @property {parley.v1.ElectionMode|null} [mode] ElectionPolicy mode
+             * @property {number|null} [minUptimeS] ElectionPolicy minUptimeS
+             * @property {number|null} [minUpstreamKbps] ElectionPolicy minUpstreamKbps
+             * @property {number|null} [minAttestations] ElectionPolicy minAttestations
+             * @property {number|null} [targetLoad] ElectionPolicy targetLoad
+             * @property {number|null} [hysteresisPercent] ElectionPolicy hysteresisPercent
+             * @property {number|null} [cooldownS] ElectionPolicy cooldownS
+             * @property {number|null} [maxSharePerVersionPercent] ElectionPolicy maxSharePerVersionPercent
+             * @property {number|null} [maxSharePerPrefixPercent] ElectionPolicy maxSharePerPrefixPercent
+             * @property {number|null} [minSupernodes] ElectionPolicy minSupernodes
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an ElectionPolicy.
+             * @memberof parley.v1
+             * @interface IElectionPolicy
+             * @augments parley.v1.ElectionPolicy.$Properties
+             * @deprecated Use parley.v1.ElectionPolicy.$Properties instead.
+             */
+
+            /**
+             * Shape of an ElectionPolicy.
+             * @typedef {parley.v1.ElectionPolicy.$Properties} parley.v1.ElectionPolicy.$Shape
+             */
+
+            /**
+             * Constructs a new ElectionPolicy.
+             * @memberof parley.v1
+             * @classdesc Represents an ElectionPolicy.
+             * @constructor
+             * @param {parley.v1.ElectionPolicy.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ElectionPolicy = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ElectionPolicy mode.
+             * @member {parley.v1.ElectionMode} mode
+             * @memberof parley.v1.ElectionPolicy
+             * @instance
+             */
+            ElectionPolicy.prototype.mode = 0;
+
+            /**
+             * ElectionPolicy minUptimeS.
+             * @member {number} minUptimeS
+             * @memberof parley.v1.ElectionPolicy
+             * @instance
+             */
+            ElectionPolicy.prototype.minUptimeS = 0;
+
+            /**
+             * ElectionPolicy minUpstreamKbps.
+             * @member {number} minUpstreamKbps
+             * @memberof parley.v1.ElectionPolicy
+             * @instance
+             */
+            ElectionPolicy.prototype.minUpstreamKbps = 0;
+
+            /**
+             * ElectionPolicy minAttestations.
+             * @member {number} minAttestations
+             * @memberof parley.v1.ElectionPolicy
+             * @instance
+             */
+            ElectionPolicy.prototype.minAttestations = 0;
+
+            /**
+             * ElectionPolicy targetLoad.
+             * @member {number} targetLoad
+             * @memberof parley.v1.ElectionPolicy
+             * @instance
+             */
+            ElectionPolicy.prototype.targetLoad = 0;
+
+            /**
+             * ElectionPolicy hysteresisPercent.
+             * @member {number} hysteresisPercent
+             * @memberof parley.v1.ElectionPolicy
+             * @instance
+             */
+            ElectionPolicy.prototype.hysteresisPercent = 0;
+
+            /**
+             * ElectionPolicy cooldownS.
+             * @member {number} cooldownS
+             * @memberof parley.v1.ElectionPolicy
+             * @instance
+             */
+            ElectionPolicy.prototype.cooldownS = 0;
+
+            /**
+             * ElectionPolicy maxSharePerVersionPercent.
+             * @member {number} maxSharePerVersionPercent
+             * @memberof parley.v1.ElectionPolicy
+             * @instance
+             */
+            ElectionPolicy.prototype.maxSharePerVersionPercent = 0;
+
+            /**
+             * ElectionPolicy maxSharePerPrefixPercent.
+             * @member {number} maxSharePerPrefixPercent
+             * @memberof parley.v1.ElectionPolicy
+             * @instance
+             */
+            ElectionPolicy.prototype.maxSharePerPrefixPercent = 0;
+
+            /**
+             * ElectionPolicy minSupernodes.
+             * @member {number} minSupernodes
+             * @memberof parley.v1.ElectionPolicy
+             * @instance
+             */
+            ElectionPolicy.prototype.minSupernodes = 0;
+
+            /**
+             * Creates a new ElectionPolicy instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.ElectionPolicy
+             * @static
+             * @param {parley.v1.ElectionPolicy.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.ElectionPolicy} ElectionPolicy instance
+             * @type {{
+             *   (properties: parley.v1.ElectionPolicy.$Shape): parley.v1.ElectionPolicy & parley.v1.ElectionPolicy.$Shape;
+             *   (properties?: parley.v1.ElectionPolicy.$Properties): parley.v1.ElectionPolicy;
+             * }}
+             */
+            ElectionPolicy.create = function(properties) {
+                return new ElectionPolicy(properties);
+            };
+
+            /**
+             * Encodes the specified ElectionPolicy message. Does not implicitly {@link parley.v1.ElectionPolicy.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.ElectionPolicy
+             * @static
+             * @param {parley.v1.ElectionPolicy.$Properties} message ElectionPolicy message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ElectionPolicy.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.mode != null && $Object.hasOwnProperty.call(message, "mode") && message.mode !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.mode);
+                if (message.minUptimeS != null && $Object.hasOwnProperty.call(message, "minUptimeS") && message.minUptimeS !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.minUptimeS);
+                if (message.minUpstreamKbps != null && $Object.hasOwnProperty.call(message, "minUpstreamKbps") && message.minUpstreamKbps !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.minUpstreamKbps);
+                if (message.minAttestations != null && $Object.hasOwnProperty.call(message, "minAttestations") && message.minAttestations !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.minAttestations);
+                if (message.targetLoad != null && $Object.hasOwnProperty.call(message, "targetLoad") && message.targetLoad !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.targetLoad);
+                if (message.hysteresisPercent != null && $Object.hasOwnProperty.call(message, "hysteresisPercent") && message.hysteresisPercent !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.hysteresisPercent);
+                if (message.cooldownS != null && $Object.hasOwnProperty.call(message, "cooldownS") && message.cooldownS !== 0)
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.cooldownS);
+                if (message.maxSharePerVersionPercent != null && $Object.hasOwnProperty.call(message, "maxSharePerVersionPercent") && message.maxSharePerVersionPercent !== 0)
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.maxSharePerVersionPercent);
+                if (message.maxSharePerPrefixPercent != null && $Object.hasOwnProperty.call(message, "maxSharePerPrefixPercent") && message.maxSharePerPrefixPercent !== 0)
+                    writer.uint32(/* id 9, wireType 0 =*/72).uint32(message.maxSharePerPrefixPercent);
+                if (message.minSupernodes != null && $Object.hasOwnProperty.call(message, "minSupernodes") && message.minSupernodes !== 0)
+                    writer.uint32(/* id 10, wireType 0 =*/80).uint32(message.minSupernodes);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an ElectionPolicy message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.ElectionPolicy
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.ElectionPolicy & parley.v1.ElectionPolicy.$Shape} ElectionPolicy
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ElectionPolicy.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.ElectionPolicy();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.mode = value;
+                            else
+                                delete message.mode;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.minUptimeS = value;
+                            else
+                                delete message.minUptimeS;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.minUpstreamKbps = value;
+                            else
+                                delete message.minUpstreamKbps;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.minAttestations = value;
+                            else
+                                delete message.minAttestations;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.targetLoad = value;
+                            else
+                                delete message.targetLoad;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.hysteresisPercent = value;
+                            else
+                                delete message.hysteresisPercent;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.cooldownS = value;
+                            else
+                                delete message.cooldownS;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.maxSharePerVersionPercent = value;
+                            else
+                                delete message.maxSharePerVersionPercent;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.maxSharePerPrefixPercent = value;
+                            else
+                                delete message.maxSharePerPrefixPercent;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.minSupernodes = value;
+                            else
+                                delete message.minSupernodes;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ElectionPolicy;
+        })();
+
+        v1.RelayPolicy = (function() {
+
+            /**
+             * Properties of a RelayPolicy.
+             * @typedef {Object} parley.v1.RelayPolicy.$Properties
+             * @property {number|null} [allocationLifetimeS] RelayPolicy allocationLifetimeS
+             * @property {Long|null} [allocationBytes] RelayPolicy allocationBytes
+             * @property {number|null} [allocationBytesPerS] RelayPolicy allocationBytesPerS
+             * @property {number|null} [allocationsPerUser] RelayPolicy allocationsPerUser
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RelayPolicy.
+             * @memberof parley.v1
+             * @interface IRelayPolicy
+             * @augments parley.v1.RelayPolicy.$Properties
+             * @deprecated Use parley.v1.RelayPolicy.$Properties instead.
+             */
+
+            /**
+             * Shape of a RelayPolicy.
+             * @typedef {parley.v1.RelayPolicy.$Properties} parley.v1.RelayPolicy.$Shape
+             */
+
+            /**
+             * Constructs a new RelayPolicy.
+             * @memberof parley.v1
+             * @classdesc Represents a RelayPolicy.
+             * @constructor
+             * @param {parley.v1.RelayPolicy.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RelayPolicy = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RelayPolicy allocationLifetimeS.
+             * @member {number} allocationLifetimeS
+             * @memberof parley.v1.RelayPolicy
+             * @instance
+             */
+            RelayPolicy.prototype.allocationLifetimeS = 0;
+
+            /**
+             * RelayPolicy allocationBytes.
+             * @member {Long} allocationBytes
+             * @memberof parley.v1.RelayPolicy
+             * @instance
+             */
+            RelayPolicy.prototype.allocationBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RelayPolicy allocationBytesPerS.
+             * @member {number} allocationBytesPerS
+             * @memberof parley.v1.RelayPolicy
+             * @instance
+             */
+            RelayPolicy.prototype.allocationBytesPerS = 0;
+
+            /**
+             * RelayPolicy allocationsPerUser.
+             * @member {number} allocationsPerUser
+             * @memberof parley.v1.RelayPolicy
+             * @instance
+             */
+            RelayPolicy.prototype.allocationsPerUser = 0;
+
+            /**
+             * Creates a new RelayPolicy instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.RelayPolicy
+             * @static
+             * @param {parley.v1.RelayPolicy.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.RelayPolicy} RelayPolicy instance
+             * @type {{
+             *   (properties: parley.v1.RelayPolicy.$Shape): parley.v1.RelayPolicy & parley.v1.RelayPolicy.$Shape;
+             *   (properties?: parley.v1.RelayPolicy.$Properties): parley.v1.RelayPolicy;
+             * }}
+             */
+            RelayPolicy.create = function(properties) {
+                return new RelayPolicy(properties);
+            };
+
+            /**
+             * Encodes the specified RelayPolicy message. Does not implicitly {@link parley.v1.RelayPolicy.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.RelayPolicy
+             * @static
+             * @param {parley.v1.RelayPolicy.$Properties} message RelayPolicy message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RelayPolicy.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.allocationLifetimeS != null && $Object.hasOwnProperty.call(message, "allocationLifetimeS") && message.allocationLifetimeS !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.allocationLifetimeS);
+                if (message.allocationBytes != null && $Object.hasOwnProperty.call(message, "allocationBytes") && (typeof message.allocationBytes === "object" ? message.allocationBytes.low || message.allocationBytes.high : message.allocationBytes !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.allocationBytes);
+                if (message.allocationBytesPerS != null && $Object.hasOwnProperty.call(message, "allocationBytesPerS") && message.allocationBytesPerS !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.allocationBytesPerS);
+                if (message.allocationsPerUser != null && $Object.hasOwnProperty.call(message, "allocationsPerUser") && message.allocationsPerUser !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.allocationsPerUser);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RelayPolicy message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.RelayPolicy
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.RelayPolicy & parley.v1.RelayPolicy.$Shape} RelayPolicy
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RelayPolicy.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.RelayPolicy();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.allocationLifetimeS = value;
+                            else
+                                delete message.allocationLifetimeS;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.allocationBytes = value;
+                            else
+                                delete message.allocationBytes;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.allocationBytesPerS = value;
+                            else
+                                delete message.allocationBytesPerS;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.allocationsPerUser = value;
+                            else
+                                delete message.allocationsPerUser;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RelayPolicy;
+        })();
+
+        v1.RateLimitPolicy = (function() {
+
+            /**
+             * Properties of a RateLimitPolicy.
+             * @typedef {Object} parley.v1.RateLimitPolicy.$Properties
+             * @property {number|null} [loginFailuresPerWindow] RateLimitPolicy loginFailuresPerWindow
+             * @property {number|null} [loginFailureWindowS] RateLimitPolicy loginFailureWindowS
+             * @property {number|null} [loginBackoffBaseMs] RateLimitPolicy loginBackoffBaseMs
+             * @property {number|null} [loginBackoffMaxMs] RateLimitPolicy loginBackoffMaxMs
+             * @property {number|null} [addressBucketCapacity] RateLimitPolicy addressBucketCapacity
+             * @property {number|null} [addressRefillPerMinute] RateLimitPolicy addressRefillPerMinute
+             * @property {number|null} [searchPerMinute] RateLimitPolicy searchPerMinute
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RateLimitPolicy.
+             * @memberof parley.v1
+             * @interface IRateLimitPolicy
+             * @augments parley.v1.RateLimitPolicy.$Properties
+             * @deprecated Use parley.v1.RateLimitPolicy.$Properties instead.
+             */
+
+            /**
+             * Shape of a RateLimitPolicy.
+             * @typedef {parley.v1.RateLimitPolicy.$Properties} parley.v1.RateLimitPolicy.$Shape
+             */
+
+            /**
+             * Constructs a new RateLimitPolicy.
+             * @memberof parley.v1
+             * @classdesc Represents a RateLimitPolicy.
+             * @constructor
+             * @param {parley.v1.RateLimitPolicy.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RateLimitPolicy = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RateLimitPolicy loginFailuresPerWindow.
+             * @member {number} loginFailuresPerWindow
+             * @memberof parley.v1.RateLimitPolicy
+             * @instance
+             */
+            RateLimitPolicy.prototype.loginFailuresPerWindow = 0;
+
+            /**
+             * RateLimitPolicy loginFailureWindowS.
+             * @member {number} loginFailureWindowS
+             * @memberof parley.v1.RateLimitPolicy
+             * @instance
+             */
+            RateLimitPolicy.prototype.loginFailureWindowS = 0;
+
+            /**
+             * RateLimitPolicy loginBackoffBaseMs.
+             * @member {number} loginBackoffBaseMs
+             * @memberof parley.v1.RateLimitPolicy
+             * @instance
+             */
+            RateLimitPolicy.prototype.loginBackoffBaseMs = 0;
+
+            /**
+             * RateLimitPolicy loginBackoffMaxMs.
+             * @member {number} loginBackoffMaxMs
+             * @memberof parley.v1.RateLimitPolicy
+             * @instance
+             */
+            RateLimitPolicy.prototype.loginBackoffMaxMs = 0;
+
+            /**
+             * RateLimitPolicy addressBucketCapacity.
+             * @member {number} addressBucketCapacity
+             * @memberof parley.v1.RateLimitPolicy
+             * @instance
+             */
+            RateLimitPolicy.prototype.addressBucketCapacity = 0;
+
+            /**
+             * RateLimitPolicy addressRefillPerMinute.
+             * @member {number} addressRefillPerMinute
+             * @memberof parley.v1.RateLimitPolicy
+             * @instance
+             */
+            RateLimitPolicy.prototype.addressRefillPerMinute = 0;
+
+            /**
+             * RateLimitPolicy searchPerMinute.
+             * @member {number} searchPerMinute
+             * @memberof parley.v1.RateLimitPolicy
+             * @instance
+             */
+            RateLimitPolicy.prototype.searchPerMinute = 0;
+
+            /**
+             * Creates a new RateLimitPolicy instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.RateLimitPolicy
+             * @static
+             * @param {parley.v1.RateLimitPolicy.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.RateLimitPolicy} RateLimitPolicy instance
+             * @type {{
+             *   (properties: parley.v1.RateLimitPolicy.$Shape): parley.v1.RateLimitPolicy & parley.v1.RateLimitPolicy.$Shape;
+             *   (properties?: parley.v1.RateLimitPolicy.$Properties): parley.v1.RateLimitPolicy;
+             * }}
+             */
+            RateLimitPolicy.create = function(properties) {
+                return new RateLimitPolicy(properties);
+            };
+
+            /**
+             * Encodes the specified RateLimitPolicy message. Does not implicitly {@link parley.v1.RateLimitPolicy.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.RateLimitPolicy
+             * @static
+             * @param {parley.v1.RateLimitPolicy.$Properties} message RateLimitPolicy message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RateLimitPolicy.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.loginFailuresPerWindow != null && $Object.hasOwnProperty.call(message, "loginFailuresPerWindow") && message.loginFailuresPerWindow !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.loginFailuresPerWindow);
+                if (message.loginFailureWindowS != null && $Object.hasOwnProperty.call(message, "loginFailureWindowS") && message.loginFailureWindowS !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.loginFailureWindowS);
+                if (message.loginBackoffBaseMs != null && $Object.hasOwnProperty.call(message, "loginBackoffBaseMs") && message.loginBackoffBaseMs !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.loginBackoffBaseMs);
+                if (message.loginBackoffMaxMs != null && $Object.hasOwnProperty.call(message, "loginBackoffMaxMs") && message.loginBackoffMaxMs !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.loginBackoffMaxMs);
+                if (message.addressBucketCapacity != null && $Object.hasOwnProperty.call(message, "addressBucketCapacity") && message.addressBucketCapacity !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.addressBucketCapacity);
+                if (message.addressRefillPerMinute != null && $Object.hasOwnProperty.call(message, "addressRefillPerMinute") && message.addressRefillPerMinute !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.addressRefillPerMinute);
+                if (message.searchPerMinute != null && $Object.hasOwnProperty.call(message, "searchPerMinute") && message.searchPerMinute !== 0)
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.searchPerMinute);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RateLimitPolicy message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.RateLimitPolicy
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.RateLimitPolicy & parley.v1.RateLimitPolicy.$Shape} RateLimitPolicy
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RateLimitPolicy.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.RateLimitPolicy();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.loginFailuresPerWindow = value;
+                            else
+                                delete message.loginFailuresPerWindow;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.loginFailureWindowS = value;
+                            else
+                                delete message.loginFailureWindowS;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.loginBackoffBaseMs = value;
+                            else
+                                delete message.loginBackoffBaseMs;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.loginBackoffMaxMs = value;
+                            else
+                                delete message.loginBackoffMaxMs;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.addressBucketCapacity = value;
+                            else
+                                delete message.addressBucketCapacity;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.addressRefillPerMinute = value;
+                            else
+                                delete message.addressRefillPerMinute;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.searchPerMinute = value;
+                            else
+                                delete message.searchPerMinute;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RateLimitPolicy;
+        })();
+
+        v1.NetworkPolicy = (function() {
+
+            /**
+             * Properties of a NetworkPolicy.
+             * @typedef {Object} parley.v1.NetworkPolicy.$Properties
+             * @property {Long|null} [version] NetworkPolicy version
+             * @property {Long|null} [issuedAt] NetworkPolicy issuedAt
+             * @property {Array.<number>|null} [protocolVersions] NetworkPolicy protocolVersions
+             * @property {Array.<string>|null} [deniedSoftware] NetworkPolicy deniedSoftware
+             * @property {number|null} [userCertLifetimeS] NetworkPolicy userCertLifetimeS
+             * @property {number|null} [supernodeCertLifetimeS] NetworkPolicy supernodeCertLifetimeS
+             * @property {number|null} [certClockSkewS] NetworkPolicy certClockSkewS
+             * @property {number|null} [replicationFactor] NetworkPolicy replicationFactor
+             * @property {number|null} [heartbeatIntervalS] NetworkPolicy heartbeatIntervalS
+             * @property {parley.v1.ElectionPolicy.$Properties|null} [election] NetworkPolicy election
+             * @property {parley.v1.RelayPolicy.$Properties|null} [relay] NetworkPolicy relay
+             * @property {parley.v1.RateLimitPolicy.$Properties|null} [rateLimits] NetworkPolicy rateLimits
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a NetworkPolicy.
+             * @memberof parley.v1
+             * @interface INetworkPolicy
+             * @augments parley.v1.NetworkPolicy.$Properties
+             * @deprecated Use parley.v1.NetworkPolicy.$Properties instead.
+             */
+
+            /**
+             * Shape of a NetworkPolicy.
+             * @typedef {parley.v1.NetworkPolicy.$Properties} parley.v1.NetworkPolicy.$Shape
+             */
+
+            /**
+             * Constructs a new NetworkPolicy.
+             * @memberof parley.v1
+             * @classdesc Represents a NetworkPolicy.
+             * @constructor
+             * @param {parley.v1.NetworkPolicy.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const NetworkPolicy = function (properties) {
+                this.protocolVersions = [];
+                this.deniedSoftware = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * NetworkPolicy version.
+             * @member {Long} version
+             * @memberof parley.v1.NetworkPolicy
+             * @instance
+             */
+            NetworkPolicy.prototype.version = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * NetworkPolicy issuedAt.
+             * @member {Long} issuedAt
+             * @memberof parley.v1.NetworkPolicy
+             * @instance
+             */
+            NetworkPolicy.prototype.issuedAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * NetworkPolicy protocolVersions.
+             * @member {Array.<number>} protocolVersions
+             * @memberof parley.v1.NetworkPolicy
+             * @instance
+             */
+            NetworkPolicy.prototype.protocolVersions = $util.emptyArray;
+
+            /**
+             * NetworkPolicy deniedSoftware.
+             * @member {Array.<string>} deniedSoftware
+             * @memberof parley.v1.NetworkPolicy
+             * @instance
+             */
+            NetworkPolicy.prototype.deniedSoftware = $util.emptyArray;
+
+            /**
+             * NetworkPolicy userCertLifetimeS.
+             * @member {number} userCertLifetimeS
+             * @memberof parley.v1.NetworkPolicy
+             * @instance
+             */
+            NetworkPolicy.prototype.userCertLifetimeS = 0;
+
+            /**
+             * NetworkPolicy supernodeCertLifetimeS.
+             * @member {number} supernodeCertLifetimeS
+             * @memberof parley.v1.NetworkPolicy
+             * @instance
+             */
+            NetworkPolicy.prototype.supernodeCertLifetimeS = 0;
+
+            /**
+             * NetworkPolicy certClockSkewS.
+             * @member {number} certClockSkewS
+             * @memberof parley.v1.NetworkPolicy
+             * @instance
+             */
+            NetworkPolicy.prototype.certClockSkewS = 0;
+
+            /**
+             * NetworkPolicy replicationFactor.
+             * @member {number} replicationFactor
+             * @memberof parley.v1.NetworkPolicy
+             * @instance
+             */
+            NetworkPolicy.prototype.replicationFactor = 0;
+
+            /**
+             * NetworkPolicy heartbeatIntervalS.
+             * @member {number} heartbeatIntervalS
+             * @memberof parley.v1.NetworkPolicy
+             * @instance
+             */
+            NetworkPolicy.prototype.heartbeatIntervalS = 0;
+
+            /**
+             * NetworkPolicy election.
+             * @member {parley.v1.ElectionPolicy.$Properties|null|undefined} election
+             * @memberof parley.v1.NetworkPolicy
+             * @instance
+             */
+            NetworkPolicy.prototype.election = null;
+
+            /**
+             * NetworkPolicy relay.
+             * @member {parley.v1.RelayPolicy.$Properties|null|undefined} relay
+             * @memberof parley.v1.NetworkPolicy
+             * @instance
+             */
+            NetworkPolicy.prototype.relay = null;
+
+            /**
+             * NetworkPolicy rateLimits.
+             * @member {parley.v1.RateLimitPolicy.$Properties|null|undefined} rateLimits
+             * @memberof parley.v1.NetworkPolicy
+             * @instance
+             */
+            NetworkPolicy.prototype.rateLimits = null;
+
+            /**
+             * Creates a new NetworkPolicy instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.NetworkPolicy
+             * @static
+             * @param {parley.v1.NetworkPolicy.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.NetworkPolicy} NetworkPolicy instance
+             * @type {{
+             *   (properties: parley.v1.NetworkPolicy.$Shape): parley.v1.NetworkPolicy & parley.v1.NetworkPolicy.$Shape;
+             *   (properties?: parley.v1.NetworkPolicy.$Properties): parley.v1.NetworkPolicy;
+             * }}
+             */
+            NetworkPolicy.create = function(properties) {
+                return new NetworkPolicy(properties);
+            };
+
+            /**
+             * Encodes the specified NetworkPolicy message. Does not implicitly {@link parley.v1.NetworkPolicy.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.NetworkPolicy
+             * @static
+             * @param {parley.v1.NetworkPolicy.$Properties} message NetworkPolicy message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            NetworkPolicy.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && (typeof message.version === "object" ? message.version.low || message.version.high : message.version !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.version);
+                if (message.issuedAt != null && $Object.hasOwnProperty.call(message, "issuedAt") && (typeof message.issuedAt === "object" ? message.issuedAt.low || message.issuedAt.high : message.issuedAt !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.issuedAt);
+                if (message.protocolVersions != null && message.protocolVersions.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).uint32s(message.protocolVersions);
+                if (message.deniedSoftware != null && message.deniedSoftware.length)
+                    for (let i = 0; i < message.deniedSoftware.length; ++i)
+                        writer.uint32(/* id 4, wireType 2 =*/34).string(message.deniedSoftware[i]);
+                if (message.userCertLifetimeS != null && $Object.hasOwnProperty.call(message, "userCertLifetimeS") && message.userCertLifetimeS !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.userCertLifetimeS);
+                if (message.supernodeCertLifetimeS != null && $Object.hasOwnProperty.call(message, "supernodeCertLifetimeS") && message.supernodeCertLifetimeS !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.supernodeCertLifetimeS);
+                if (message.certClockSkewS != null && $Object.hasOwnProperty.call(message, "certClockSkewS") && message.certClockSkewS !== 0)
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.certClockSkewS);
+                if (message.replicationFactor != null && $Object.hasOwnProperty.call(message, "replicationFactor") && message.replicationFactor !== 0)
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.replicationFactor);
+                if (message.heartbeatIntervalS != null && $Object.hasOwnProperty.call(message, "heartbeatIntervalS") && message.heartbeatIntervalS !== 0)
+                    writer.uint32(/* id 9, wireType 0 =*/72).uint32(message.heartbeatIntervalS);
+                if (message.election != null && $Object.hasOwnProperty.call(message, "election"))
+                    $root.parley.v1.ElectionPolicy.encode(message.election, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
+                if (message.relay != null && $Object.hasOwnProperty.call(message, "relay"))
+                    $root.parley.v1.RelayPolicy.encode(message.relay, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
+                if (message.rateLimits != null && $Object.hasOwnProperty.call(message, "rateLimits"))
+                    $root.parley.v1.RateLimitPolicy.encode(message.rateLimits, writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a NetworkPolicy message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.NetworkPolicy
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.NetworkPolicy & parley.v1.NetworkPolicy.$Shape} NetworkPolicy
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            NetworkPolicy.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.NetworkPolicy();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.issuedAt = value;
+                            else
+                                delete message.issuedAt;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType === 2) {
+                                if (!(message.protocolVersions && message.protocolVersions.length))
+                                    message.protocolVersions = [];
+                                reader.uint32s(message.protocolVersions);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.protocolVersions && message.protocolVersions.length))
+                                message.protocolVersions = [];
+                            message.protocolVersions.push(reader.uint32());
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.deniedSoftware && message.deniedSoftware.length))
+                                message.deniedSoftware = [];
+                            message.deniedSoftware.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.userCertLifetimeS = value;
+                            else
+                                delete message.userCertLifetimeS;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.supernodeCertLifetimeS = value;
+                            else
+                                delete message.supernodeCertLifetimeS;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.certClockSkewS = value;
+                            else
+                                delete message.certClockSkewS;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.replicationFactor = value;
+                            else
+                                delete message.replicationFactor;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.heartbeatIntervalS = value;
+                            else
+                                delete message.heartbeatIntervalS;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            message.election = $root.parley.v1.ElectionPolicy.decode(reader, reader.size(), $undefined, _depth + 1, message.election);
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            message.relay = $root.parley.v1.RelayPolicy.decode(reader, reader.size(), $undefined, _depth + 1, message.relay);
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 2)
+                                break;
+                            message.rateLimits = $root.parley.v1.RateLimitPolicy.decode(reader, reader.size(), $undefined, _depth + 1, message.rateLimits);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return NetworkPolicy;
+        })();
+
+        v1.SupernodeEntry = (function() {
+
+            /**
+             * Properties of a SupernodeEntry.
+             * @typedef {Object} parley.v1.SupernodeEntry.$Properties
+             * @property {Uint8Array|null} [keyId] SupernodeEntry keyId
+             * @property {Array.<parley.v1.Endpoint.$Properties>|null} [endpoints] SupernodeEntry endpoints
+             * @property {string|null} [software] SupernodeEntry software
+             * @property {number|null} [loadPercent] SupernodeEntry loadPercent
+             * @property {boolean|null} [hosted] SupernodeEntry hosted
+             * @property {Long|null} [notAfter] SupernodeEntry notAfter
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SupernodeEntry.
+             * @memberof parley.v1
+             * @interface ISupernodeEntry
+             * @augments parley.v1.SupernodeEntry.$Properties
+             * @deprecated Use parley.v1.SupernodeEntry.$Properties instead.
+             */
+
+            /**
+             * Shape of a SupernodeEntry.
+             * @typedef {parley.v1.SupernodeEntry.$Properties} parley.v1.SupernodeEntry.$Shape
+             */
+
+            /**
+             * Constructs a new SupernodeEntry.
+             * @memberof parley.v1
+             * @classdesc Represents a SupernodeEntry.
+             * @constructor
+             * @param {parley.v1.SupernodeEntry.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SupernodeEntry = function (properties) {
+                this.endpoints = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SupernodeEntry keyId.
+             * @member {Uint8Array} keyId
+             * @memberof parley.v1.SupernodeEntry
+             * @instance
+             */
+            SupernodeEntry.prototype.keyId = $util.newBuffer([]);
+
+            /**
+             * SupernodeEntry endpoints.
+             * @member {Array.<parley.v1.Endpoint.$Properties>} endpoints
+             * @memberof parley.v1.SupernodeEntry
+             * @instance
+             */
+            SupernodeEntry.prototype.endpoints = $util.emptyArray;
+
+            /**
+             * SupernodeEntry software.
+             * @member {string} software
+             * @memberof parley.v1.SupernodeEntry
+             * @instance
+             */
+            SupernodeEntry.prototype.software = "";
+
+            /**
+             * SupernodeEntry loadPercent.
+             * @member {number} loadPercent
+             * @memberof parley.v1.SupernodeEntry
+             * @instance
+             */
+            SupernodeEntry.prototype.loadPercent = 0;
+
+            /**
+             * SupernodeEntry hosted.
+             * @member {boolean} hosted
+             * @memberof parley.v1.SupernodeEntry
+             * @instance
+             */
+            SupernodeEntry.prototype.hosted = false;
+
+            /**
+             * SupernodeEntry notAfter.
+             * @member {Long} notAfter
+             * @memberof parley.v1.SupernodeEntry
+             * @instance
+             */
+            SupernodeEntry.prototype.notAfter = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new SupernodeEntry instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.SupernodeEntry
+             * @static
+             * @param {parley.v1.SupernodeEntry.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.SupernodeEntry} SupernodeEntry instance
+             * @type {{
+             *   (properties: parley.v1.SupernodeEntry.$Shape): parley.v1.SupernodeEntry & parley.v1.SupernodeEntry.$Shape;
+             *   (properties?: parley.v1.SupernodeEntry.$Properties): parley.v1.SupernodeEntry;
+             * }}
+             */
+            SupernodeEntry.create = function(properties) {
+                return new SupernodeEntry(properties);
+            };
+
+            /**
+             * Encodes the specified SupernodeEntry message. Does not implicitly {@link parley.v1.SupernodeEntry.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.SupernodeEntry
+             * @static
+             * @param {parley.v1.SupernodeEntry.$Properties} message SupernodeEntry message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SupernodeEntry.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.keyId != null && $Object.hasOwnProperty.call(message, "keyId") && message.keyId.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.keyId);
+                if (message.endpoints != null && message.endpoints.length)
+                    for (let i = 0; i < message.endpoints.length; ++i)
+                        $root.parley.v1.Endpoint.encode(message.endpoints[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.software != null && $Object.hasOwnProperty.call(message, "software") && message.software !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.software);
+                if (message.loadPercent != null && $Object.hasOwnProperty.call(message, "loadPercent") && message.loadPercent !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.loadPercent);
+                if (message.hosted != null && $Object.hasOwnProperty.call(message, "hosted") && message.hosted !== false)
+                    writer.uint32(/* id 5, wireType 0 =*/40).bool(message.hosted);
+                if (message.notAfter != null && $Object.hasOwnProperty.call(message, "notAfter") && (typeof message.notAfter === "object" ? message.notAfter.low || message.notAfter.high : message.notAfter !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.notAfter);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SupernodeEntry message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.SupernodeEntry
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.SupernodeEntry & parley.v1.SupernodeEntry.$Shape} SupernodeEntry
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SupernodeEntry.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.SupernodeEntry();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.keyId = value;
+                            else
+                                delete message.keyId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.endpoints && message.endpoints.length))
+                                message.endpoints = [];
+                            message.endpoints.push($root.parley.v1.Endpoint.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.software = value;
+                            else
+                                delete message.software;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.loadPercent = value;
+                            else
+                                delete message.loadPercent;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.hosted = value;
+                            else
+                                delete message.hosted;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.notAfter = value;
+                            else
+                                delete message.notAfter;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return SupernodeEntry;
+        })();
+
+        v1.SupernodeListPage = (function() {
+
+            /**
+             * Properties of a SupernodeListPage.
+             * @typedef {Object} parley.v1.SupernodeListPage.$Properties
+             * @property {Long|null} [epoch] SupernodeListPage epoch
+             * @property {Long|null} [issuedAt] SupernodeListPage issuedAt
+             * @property {Long|null} [expiresAt] SupernodeListPage expiresAt
+             * @property {number|null} [page] SupernodeListPage page
+             * @property {number|null} [pageCount] SupernodeListPage pageCount
+             * @property {Array.<parley.v1.SupernodeEntry.$Properties>|null} [entries] SupernodeListPage entries
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SupernodeListPage.
+             * @memberof parley.v1
+             * @interface ISupernodeListPage
+             * @augments parley.v1.SupernodeListPage.$Properties
+             * @deprecated Use parley.v1.SupernodeListPage.$Properties instead.
+             */
+
+            /**
+             * Shape of a SupernodeListPage.
+             * @typedef {parley.v1.SupernodeListPage.$Properties} parley.v1.SupernodeListPage.$Shape
+             */
+
+            /**
+             * Constructs a new SupernodeListPage.
+             * @memberof parley.v1
+             * @classdesc Represents a SupernodeListPage.
+             * @constructor
+             * @param {parley.v1.SupernodeListPage.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SupernodeListPage = function (properties) {
+                this.entries = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SupernodeListPage epoch.
+             * @member {Long} epoch
+             * @memberof parley.v1.SupernodeListPage
+             * @instance
+             */
+            SupernodeListPage.prototype.epoch = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SupernodeListPage issuedAt.
+             * @member {Long} issuedAt
+             * @memberof parley.v1.SupernodeListPage
+             * @instance
+             */
+            SupernodeListPage.prototype.issuedAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SupernodeListPage expiresAt.
+             * @member {Long} expiresAt
+             * @memberof parley.v1.SupernodeListPage
+             * @instance
+             */
+            SupernodeListPage.prototype.expiresAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SupernodeListPage page.
+             * @member {number} page
+             * @memberof parley.v1.SupernodeListPage
+             * @instance
+             */
+            SupernodeListPage.prototype.page = 0;
+
+            /**
+             * SupernodeListPage pageCount.
+             * @member {number} pageCount
+             * @memberof parley.v1.SupernodeListPage
+             * @instance
+             */
+            SupernodeListPage.prototype.pageCount = 0;
+
+            /**
+             * SupernodeListPage entries.
+             * @member {Array.<parley.v1.SupernodeEntry.$Properties>} entries
+             * @memberof parley.v1.SupernodeListPage
+             * @instance
+             */
+            SupernodeListPage.prototype.entries = $util.emptyArray;
+
+            /**
+             * Creates a new SupernodeListPage instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.SupernodeListPage
+             * @static
+             * @param {parley.v1.SupernodeListPage.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.SupernodeListPage} SupernodeListPage instance
+             * @type {{
+             *   (properties: parley.v1.SupernodeListPage.$Shape): parley.v1.SupernodeListPage & parley.v1.SupernodeListPage.$Shape;
+             *   (properties?: parley.v1.SupernodeListPage.$Properties): parley.v1.SupernodeListPage;
+             * }}
+             */
+            SupernodeListPage.create = function(properties) {
+                return new SupernodeListPage(properties);
+            };
+
+            /**
+             * Encodes the specified SupernodeListPage message. Does not implicitly {@link parley.v1.SupernodeListPage.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.SupernodeListPage
+             * @static
+             * @param {parley.v1.SupernodeListPage.$Properties} message SupernodeListPage message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SupernodeListPage.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.epoch != null && $Object.hasOwnProperty.call(message, "epoch") && (typeof message.epoch === "object" ? message.epoch.low || message.epoch.high : message.epoch !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.epoch);
+                if (message.issuedAt != null && $Object.hasOwnProperty.call(message, "issuedAt") && (typeof message.issuedAt === "object" ? message.issuedAt.low || message.issuedAt.high : message.issuedAt !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.issuedAt);
+                if (message.expiresAt != null && $Object.hasOwnProperty.call(message, "expiresAt") && (typeof message.expiresAt === "object" ? message.expiresAt.low || message.expiresAt.high : message.expiresAt !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.expiresAt);
+                if (message.page != null && $Object.hasOwnProperty.call(message, "page") && message.page !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.page);
+                if (message.pageCount != null && $Object.hasOwnProperty.call(message, "pageCount") && message.pageCount !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.pageCount);
+                if (message.entries != null && message.entries.length)
+                    for (let i = 0; i < message.entries.length; ++i)
+                        $root.parley.v1.SupernodeEntry.encode(message.entries[i], writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SupernodeListPage message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.SupernodeListPage
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.SupernodeListPage & parley.v1.SupernodeListPage.$Shape} SupernodeListPage
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SupernodeListPage.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.SupernodeListPage();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.epoch = value;
+                            else
+                                delete message.epoch;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.issuedAt = value;
+                            else
+                                delete message.issuedAt;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.expiresAt = value;
+                            else
+                                delete message.expiresAt;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.page = value;
+                            else
+                                delete message.page;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.pageCount = value;
+                            else
+                                delete message.pageCount;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.entries && message.entries.length))
+                                message.entries = [];
+                            message.entries.push($root.parley.v1.SupernodeEntry.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return SupernodeListPage;
+        })();
+
+        v1.RevokedCertificate = (function() {
+
+            /**
+             * Properties of a RevokedCertificate.
+             * @typedef {Object} parley.v1.RevokedCertificate.$Properties
+             * @property {Long|null} [serial] RevokedCertificate serial
+             * @property {Long|null} [notAfter] RevokedCertificate notAfter
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RevokedCertificate.
+             * @memberof parley.v1
+             * @interface IRevokedCertificate
+             * @augments parley.v1.RevokedCertificate.$Properties
+             * @deprecated Use parley.v1.RevokedCertificate.$Properties instead.
+             */
+
+            /**
+             * Shape of a RevokedCertificate.
+             * @typedef {parley.v1.RevokedCertificate.$Properties} parley.v1.RevokedCertificate.$Shape
+             */
+
+            /**
+             * Constructs a new RevokedCertificate.
+             * @memberof parley.v1
+             * @classdesc Represents a RevokedCertificate.
+             * @constructor
+             * @param {parley.v1.RevokedCertificate.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RevokedCertificate = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RevokedCertificate serial.
+             * @member {Long} serial
+             * @memberof parley.v1.RevokedCertificate
+             * @instance
+             */
+            RevokedCertificate.prototype.serial = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RevokedCertificate notAfter.
+             * @member {Long} notAfter
+             * @memberof parley.v1.RevokedCertificate
+             * @instance
+             */
+            RevokedCertificate.prototype.notAfter = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new RevokedCertificate instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.RevokedCertificate
+             * @static
+             * @param {parley.v1.RevokedCertificate.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.RevokedCertificate} RevokedCertificate instance
+             * @type {{
+             *   (properties: parley.v1.RevokedCertificate.$Shape): parley.v1.RevokedCertificate & parley.v1.RevokedCertificate.$Shape;
+             *   (properties?: parley.v1.RevokedCertificate.$Properties): parley.v1.RevokedCertificate;
+             * }}
+             */
+            RevokedCertificate.create = function(properties) {
+                return new RevokedCertificate(properties);
+            };
+
+            /**
+             * Encodes the specified RevokedCertificate message. Does not implicitly {@link parley.v1.RevokedCertificate.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.RevokedCertificate
+             * @static
+             * @param {parley.v1.RevokedCertificate.$Properties} message RevokedCertificate message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RevokedCertificate.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.serial != null && $Object.hasOwnProperty.call(message, "serial") && (typeof message.serial === "object" ? message.serial.low || message.serial.high : message.serial !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.serial);
+                if (message.notAfter != null && $Object.hasOwnProperty.call(message, "notAfter") && (typeof message.notAfter === "object" ? message.notAfter.low || message.notAfter.high : message.notAfter !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.notAfter);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RevokedCertificate message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.RevokedCertificate
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.RevokedCertificate & parley.v1.RevokedCertificate.$Shape} RevokedCertificate
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RevokedCertificate.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.RevokedCertificate();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.serial = value;
+                            else
+                                delete message.serial;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.notAfter = value;
+                            else
+                                delete message.notAfter;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RevokedCertificate;
+        })();
+
+        v1.RevocationListPage = (function() {
+
+            /**
+             * Properties of a RevocationListPage.
+             * @typedef {Object} parley.v1.RevocationListPage.$Properties
+             * @property {Long|null} [number] RevocationListPage number
+             * @property {Long|null} [issuedAt] RevocationListPage issuedAt
+             * @property {number|null} [page] RevocationListPage page
+             * @property {number|null} [pageCount] RevocationListPage pageCount
+             * @property {Array.<parley.v1.RevokedCertificate.$Properties>|null} [entries] RevocationListPage entries
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RevocationListPage.
+             * @memberof parley.v1
+             * @interface IRevocationListPage
+             * @augments parley.v1.RevocationListPage.$Properties
+             * @deprecated Use parley.v1.RevocationListPage.$Properties instead.
+             */
+
+            /**
+             * Shape of a RevocationListPage.
+             * @typedef {parley.v1.RevocationListPage.$Properties} parley.v1.RevocationListPage.$Shape
+             */
+
+            /**
+             * Constructs a new RevocationListPage.
+             * @memberof parley.v1
+             * @classdesc Represents a RevocationListPage.
+             * @constructor
+             * @param {parley.v1.RevocationListPage.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RevocationListPage = function (properties) {
+                this.entries = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RevocationListPage number.
+             * @member {Long} number
+             * @memberof parley.v1.RevocationListPage
+             * @instance
+             */
+            RevocationListPage.prototype.number = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RevocationListPage issuedAt.
+             * @member {Long} issuedAt
+             * @memberof parley.v1.RevocationListPage
+             * @instance
+             */
+            RevocationListPage.prototype.issuedAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RevocationListPage page.
+             * @member {number} page
+             * @memberof parley.v1.RevocationListPage
+             * @instance
+             */
+            RevocationListPage.prototype.page = 0;
+
+            /**
+             * RevocationListPage pageCount.
+             * @member {number} pageCount
+             * @memberof parley.v1.RevocationListPage
+             * @instance
+             */
+            RevocationListPage.prototype.pageCount = 0;
+
+            /**
+             * RevocationListPage entries.
+             * @member {Array.<parley.v1.RevokedCertificate.$Properties>} entries
+             * @memberof parley.v1.RevocationListPage
+             * @instance
+             */
+            RevocationListPage.prototype.entries = $util.emptyArray;
+
+            /**
+             * Creates a new RevocationListPage instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.RevocationListPage
+             * @static
+             * @param {parley.v1.RevocationListPage.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.RevocationListPage} RevocationListPage instance
+             * @type {{
+             *   (properties: parley.v1.RevocationListPage.$Shape): parley.v1.RevocationListPage & parley.v1.RevocationListPage.$Shape;
+             *   (properties?: parley.v1.RevocationListPage.$Properties): parley.v1.RevocationListPage;
+             * }}
+             */
+            RevocationListPage.create = function(properties) {
+                return new RevocationListPage(properties);
+            };
+
+            /**
+             * Encodes the specified RevocationListPage message. Does not implicitly {@link parley.v1.RevocationListPage.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.RevocationListPage
+             * @static
+             * @param {parley.v1.RevocationListPage.$Properties} message RevocationListPage message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RevocationListPage.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.number != null && $Object.hasOwnProperty.call(message, "number") && (typeof message.number === "object" ? message.number.low || message.number.high : message.number !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.number);
+                if (message.issuedAt != null && $Object.hasOwnProperty.call(message, "issuedAt") && (typeof message.issuedAt === "object" ? message.issuedAt.low || message.issuedAt.high : message.issuedAt !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.issuedAt);
+                if (message.page != null && $Object.hasOwnProperty.call(message, "page") && message.page !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.page);
+                if (message.pageCount != null && $Object.hasOwnProperty.call(message, "pageCount") && message.pageCount !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.pageCount);
+                if (message.entries != null && message.entries.length)
+                    for (let i = 0; i < message.entries.length; ++i)
+                        $root.parley.v1.RevokedCertificate.encode(message.entries[i], writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RevocationListPage message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.RevocationListPage
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.RevocationListPage & parley.v1.RevocationListPage.$Shape} RevocationListPage
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RevocationListPage.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.RevocationListPage();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.number = value;
+                            else
+                                delete message.number;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.issuedAt = value;
+                            else
+                                delete message.issuedAt;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.page = value;
+                            else
+                                delete message.page;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.pageCount = value;
+                            else
+                                delete message.pageCount;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.entries && message.entries.length))
+                                message.entries = [];
+                            message.entries.push($root.parley.v1.RevokedCertificate.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RevocationListPage;
         })();
 
         v1.Packet = (function() {
@@ -904,7 +9257,39 @@ export const parley = $root.parley = (() => {
              * @property {parley.v1.Ping.$Properties|null} [ping] Packet ping
              * @property {parley.v1.Pong.$Properties|null} [pong] Packet pong
              * @property {parley.v1.ErrorReply.$Properties|null} [error] Packet error
-             * @property {"close"|"ping"|"pong"|"error"} [body] Packet body
+             * @property {parley.v1.RegisterStart.$Properties|null} [registerStart] Packet registerStart
+             * @property {parley.v1.RegisterStartReply.$Properties|null} [registerStartReply] Packet registerStartReply
+             * @property {parley.v1.RegisterFinish.$Properties|null} [registerFinish] Packet registerFinish
+             * @property {parley.v1.RegisterFinishReply.$Properties|null} [registerFinishReply] Packet registerFinishReply
+             * @property {parley.v1.LoginStart.$Properties|null} [loginStart] Packet loginStart
+             * @property {parley.v1.LoginStartReply.$Properties|null} [loginStartReply] Packet loginStartReply
+             * @property {parley.v1.LoginFinish.$Properties|null} [loginFinish] Packet loginFinish
+             * @property {parley.v1.CertificateReply.$Properties|null} [loginFinishReply] Packet loginFinishReply
+             * @property {parley.v1.RenewCertificate.$Properties|null} [renewCertificate] Packet renewCertificate
+             * @property {parley.v1.CertificateReply.$Properties|null} [renewCertificateReply] Packet renewCertificateReply
+             * @property {parley.v1.ChangePasswordStart.$Properties|null} [changePasswordStart] Packet changePasswordStart
+             * @property {parley.v1.ChangePasswordStartReply.$Properties|null} [changePasswordStartReply] Packet changePasswordStartReply
+             * @property {parley.v1.ChangePasswordFinish.$Properties|null} [changePasswordFinish] Packet changePasswordFinish
+             * @property {parley.v1.ChangePasswordFinishReply.$Properties|null} [changePasswordFinishReply] Packet changePasswordFinishReply
+             * @property {parley.v1.GetPolicy.$Properties|null} [getPolicy] Packet getPolicy
+             * @property {parley.v1.PolicyReply.$Properties|null} [policyReply] Packet policyReply
+             * @property {parley.v1.GetSupernodeList.$Properties|null} [getSupernodeList] Packet getSupernodeList
+             * @property {parley.v1.SupernodeListReply.$Properties|null} [supernodeListReply] Packet supernodeListReply
+             * @property {parley.v1.GetRevocationList.$Properties|null} [getRevocationList] Packet getRevocationList
+             * @property {parley.v1.RevocationListReply.$Properties|null} [revocationListReply] Packet revocationListReply
+             * @property {parley.v1.SupernodeRegister.$Properties|null} [supernodeRegister] Packet supernodeRegister
+             * @property {parley.v1.SupernodeRegisterReply.$Properties|null} [supernodeRegisterReply] Packet supernodeRegisterReply
+             * @property {parley.v1.SupernodeHeartbeat.$Properties|null} [supernodeHeartbeat] Packet supernodeHeartbeat
+             * @property {parley.v1.SupernodeHeartbeatReply.$Properties|null} [supernodeHeartbeatReply] Packet supernodeHeartbeatReply
+             * @property {parley.v1.UploadPrekeys.$Properties|null} [uploadPrekeys] Packet uploadPrekeys
+             * @property {parley.v1.UploadPrekeysReply.$Properties|null} [uploadPrekeysReply] Packet uploadPrekeysReply
+             * @property {parley.v1.FetchPrekeys.$Properties|null} [fetchPrekeys] Packet fetchPrekeys
+             * @property {parley.v1.FetchPrekeysReply.$Properties|null} [fetchPrekeysReply] Packet fetchPrekeysReply
+             * @property {parley.v1.GetContactBlob.$Properties|null} [getContactBlob] Packet getContactBlob
+             * @property {parley.v1.ContactBlobReply.$Properties|null} [contactBlobReply] Packet contactBlobReply
+             * @property {parley.v1.PutContactBlob.$Properties|null} [putContactBlob] Packet putContactBlob
+             * @property {parley.v1.PutContactBlobReply.$Properties|null} [putContactBlobReply] Packet putContactBlobReply
+             * @property {"close"|"ping"|"pong"|"error"|"registerStart"|"registerStartReply"|"registerFinish"|"registerFinishReply"|"loginStart"|"loginStartReply"|"loginFinish"|"loginFinishReply"|"renewCertificate"|"renewCertificateReply"|"changePasswordStart"|"changePasswordStartReply"|"changePasswordFinish"|"changePasswordFinishReply"|"getPolicy"|"policyReply"|"getSupernodeList"|"supernodeListReply"|"getRevocationList"|"revocationListReply"|"supernodeRegister"|"supernodeRegisterReply"|"supernodeHeartbeat"|"supernodeHeartbeatReply"|"uploadPrekeys"|"uploadPrekeysReply"|"fetchPrekeys"|"fetchPrekeysReply"|"getContactBlob"|"contactBlobReply"|"putContactBlob"|"putContactBlobReply"} [body] Packet body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -924,9 +9309,41 @@ export const parley = $root.parley = (() => {
              *   ping?: parley.v1.Ping.$Shape|null;
              *   pong?: parley.v1.Pong.$Shape|null;
              *   error?: parley.v1.ErrorReply.$Shape|null;
+             *   registerStart?: parley.v1.RegisterStart.$Shape|null;
+             *   registerStartReply?: parley.v1.RegisterStartReply.$Shape|null;
+             *   registerFinish?: parley.v1.RegisterFinish.$Shape|null;
+             *   registerFinishReply?: parley.v1.RegisterFinishReply.$Shape|null;
+             *   loginStart?: parley.v1.LoginStart.$Shape|null;
+             *   loginStartReply?: parley.v1.LoginStartReply.$Shape|null;
+             *   loginFinish?: parley.v1.LoginFinish.$Shape|null;
+             *   loginFinishReply?: parley.v1.CertificateReply.$Shape|null;
+             *   renewCertificate?: parley.v1.RenewCertificate.$Shape|null;
+             *   renewCertificateReply?: parley.v1.CertificateReply.$Shape|null;
+             *   changePasswordStart?: parley.v1.ChangePasswordStart.$Shape|null;
+             *   changePasswordStartReply?: parley.v1.ChangePasswordStartReply.$Shape|null;
+             *   changePasswordFinish?: parley.v1.ChangePasswordFinish.$Shape|null;
+             *   changePasswordFinishReply?: parley.v1.ChangePasswordFinishReply.$Shape|null;
+             *   getPolicy?: parley.v1.GetPolicy.$Shape|null;
+             *   policyReply?: parley.v1.PolicyReply.$Shape|null;
+             *   getSupernodeList?: parley.v1.GetSupernodeList.$Shape|null;
+             *   supernodeListReply?: parley.v1.SupernodeListReply.$Shape|null;
+             *   getRevocationList?: parley.v1.GetRevocationList.$Shape|null;
+             *   revocationListReply?: parley.v1.RevocationListReply.$Shape|null;
+             *   supernodeRegister?: parley.v1.SupernodeRegister.$Shape|null;
+             *   supernodeRegisterReply?: parley.v1.SupernodeRegisterReply.$Shape|null;
+             *   supernodeHeartbeat?: parley.v1.SupernodeHeartbeat.$Shape|null;
+             *   supernodeHeartbeatReply?: parley.v1.SupernodeHeartbeatReply.$Shape|null;
+             *   uploadPrekeys?: parley.v1.UploadPrekeys.$Shape|null;
+             *   uploadPrekeysReply?: parley.v1.UploadPrekeysReply.$Shape|null;
+             *   fetchPrekeys?: parley.v1.FetchPrekeys.$Shape|null;
+             *   fetchPrekeysReply?: parley.v1.FetchPrekeysReply.$Shape|null;
+             *   getContactBlob?: parley.v1.GetContactBlob.$Shape|null;
+             *   contactBlobReply?: parley.v1.ContactBlobReply.$Shape|null;
+             *   putContactBlob?: parley.v1.PutContactBlob.$Shape|null;
+             *   putContactBlobReply?: parley.v1.PutContactBlobReply.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ body?: undefined; close?: null; ping?: null; pong?: null; error?: null }|{ body?: "close"; close: parley.v1.Close.$Shape; ping?: null; pong?: null; error?: null }|{ body?: "ping"; close?: null; ping: parley.v1.Ping.$Shape; pong?: null; error?: null }|{ body?: "pong"; close?: null; ping?: null; pong: parley.v1.Pong.$Shape; error?: null }|{ body?: "error"; close?: null; ping?: null; pong?: null; error: parley.v1.ErrorReply.$Shape })
+             *   ({ body?: undefined; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "close"; close: parley.v1.Close.$Shape; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "ping"; close?: null; ping: parley.v1.Ping.$Shape; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "pong"; close?: null; ping?: null; pong: parley.v1.Pong.$Shape; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "error"; close?: null; ping?: null; pong?: null; error: parley.v1.ErrorReply.$Shape; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "registerStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart: parley.v1.RegisterStart.$Shape; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "registerStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply: parley.v1.RegisterStartReply.$Shape; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "registerFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish: parley.v1.RegisterFinish.$Shape; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "registerFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply: parley.v1.RegisterFinishReply.$Shape; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "loginStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart: parley.v1.LoginStart.$Shape; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "loginStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply: parley.v1.LoginStartReply.$Shape; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "loginFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish: parley.v1.LoginFinish.$Shape; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "loginFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply: parley.v1.CertificateReply.$Shape; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "renewCertificate"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate: parley.v1.RenewCertificate.$Shape; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "renewCertificateReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply: parley.v1.CertificateReply.$Shape; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "changePasswordStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart: parley.v1.ChangePasswordStart.$Shape; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "changePasswordStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply: parley.v1.ChangePasswordStartReply.$Shape; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "changePasswordFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish: parley.v1.ChangePasswordFinish.$Shape; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "changePasswordFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply: parley.v1.ChangePasswordFinishReply.$Shape; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "getPolicy"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy: parley.v1.GetPolicy.$Shape; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "policyReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply: parley.v1.PolicyReply.$Shape; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "getSupernodeList"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList: parley.v1.GetSupernodeList.$Shape; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "supernodeListReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply: parley.v1.SupernodeListReply.$Shape; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "getRevocationList"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList: parley.v1.GetRevocationList.$Shape; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "revocationListReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply: parley.v1.RevocationListReply.$Shape; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "supernodeRegister"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister: parley.v1.SupernodeRegister.$Shape; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "supernodeRegisterReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply: parley.v1.SupernodeRegisterReply.$Shape; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "supernodeHeartbeat"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat: parley.v1.SupernodeHeartbeat.$Shape; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "supernodeHeartbeatReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply: parley.v1.SupernodeHeartbeatReply.$Shape; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "uploadPrekeys"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys: parley.v1.UploadPrekeys.$Shape; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "uploadPrekeysReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply: parley.v1.UploadPrekeysReply.$Shape; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "fetchPrekeys"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys: parley.v1.FetchPrekeys.$Shape; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "fetchPrekeysReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply: parley.v1.FetchPrekeysReply.$Shape; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "getContactBlob"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob: parley.v1.GetContactBlob.$Shape; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "contactBlobReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply: parley.v1.ContactBlobReply.$Shape; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "putContactBlob"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob: parley.v1.PutContactBlob.$Shape; putContactBlobReply?: null }|{ body?: "putContactBlobReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply: parley.v1.PutContactBlobReply.$Shape })
              * )} parley.v1.Packet.$Shape
              */
 
@@ -985,17 +9402,273 @@ export const parley = $root.parley = (() => {
              */
             Packet.prototype.error = null;
 
+            /**
+             * Packet registerStart.
+             * @member {parley.v1.RegisterStart.$Properties|null|undefined} registerStart
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.registerStart = null;
+
+            /**
+             * Packet registerStartReply.
+             * @member {parley.v1.RegisterStartReply.$Properties|null|undefined} registerStartReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.registerStartReply = null;
+
+            /**
+             * Packet registerFinish.
+             * @member {parley.v1.RegisterFinish.$Properties|null|undefined} registerFinish
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.registerFinish = null;
+
+            /**
+             * Packet registerFinishReply.
+             * @member {parley.v1.RegisterFinishReply.$Properties|null|undefined} registerFinishReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.registerFinishReply = null;
+
+            /**
+             * Packet loginStart.
+             * @member {parley.v1.LoginStart.$Properties|null|undefined} loginStart
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.loginStart = null;
+
+            /**
+             * Packet loginStartReply.
+             * @member {parley.v1.LoginStartReply.$Properties|null|undefined} loginStartReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.loginStartReply = null;
+
+            /**
+             * Packet loginFinish.
+             * @member {parley.v1.LoginFinish.$Properties|null|undefined} loginFinish
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.loginFinish = null;
+
+            /**
+             * Packet loginFinishReply.
+             * @member {parley.v1.CertificateReply.$Properties|null|undefined} loginFinishReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.loginFinishReply = null;
+
+            /**
+             * Packet renewCertificate.
+             * @member {parley.v1.RenewCertificate.$Properties|null|undefined} renewCertificate
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.renewCertificate = null;
+
+            /**
+             * Packet renewCertificateReply.
+             * @member {parley.v1.CertificateReply.$Properties|null|undefined} renewCertificateReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.renewCertificateReply = null;
+
+            /**
+             * Packet changePasswordStart.
+             * @member {parley.v1.ChangePasswordStart.$Properties|null|undefined} changePasswordStart
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.changePasswordStart = null;
+
+            /**
+             * Packet changePasswordStartReply.
+             * @member {parley.v1.ChangePasswordStartReply.$Properties|null|undefined} changePasswordStartReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.changePasswordStartReply = null;
+
+            /**
+             * Packet changePasswordFinish.
+             * @member {parley.v1.ChangePasswordFinish.$Properties|null|undefined} changePasswordFinish
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.changePasswordFinish = null;
+
+            /**
+             * Packet changePasswordFinishReply.
+             * @member {parley.v1.ChangePasswordFinishReply.$Properties|null|undefined} changePasswordFinishReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.changePasswordFinishReply = null;
+
+            /**
+             * Packet getPolicy.
+             * @member {parley.v1.GetPolicy.$Properties|null|undefined} getPolicy
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.getPolicy = null;
+
+            /**
+             * Packet policyReply.
+             * @member {parley.v1.PolicyReply.$Properties|null|undefined} policyReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.policyReply = null;
+
+            /**
+             * Packet getSupernodeList.
+             * @member {parley.v1.GetSupernodeList.$Properties|null|undefined} getSupernodeList
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.getSupernodeList = null;
+
+            /**
+             * Packet supernodeListReply.
+             * @member {parley.v1.SupernodeListReply.$Properties|null|undefined} supernodeListReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.supernodeListReply = null;
+
+            /**
+             * Packet getRevocationList.
+             * @member {parley.v1.GetRevocationList.$Properties|null|undefined} getRevocationList
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.getRevocationList = null;
+
+            /**
+             * Packet revocationListReply.
+             * @member {parley.v1.RevocationListReply.$Properties|null|undefined} revocationListReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.revocationListReply = null;
+
+            /**
+             * Packet supernodeRegister.
+             * @member {parley.v1.SupernodeRegister.$Properties|null|undefined} supernodeRegister
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.supernodeRegister = null;
+
+            /**
+             * Packet supernodeRegisterReply.
+             * @member {parley.v1.SupernodeRegisterReply.$Properties|null|undefined} supernodeRegisterReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.supernodeRegisterReply = null;
+
+            /**
+             * Packet supernodeHeartbeat.
+             * @member {parley.v1.SupernodeHeartbeat.$Properties|null|undefined} supernodeHeartbeat
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.supernodeHeartbeat = null;
+
+            /**
+             * Packet supernodeHeartbeatReply.
+             * @member {parley.v1.SupernodeHeartbeatReply.$Properties|null|undefined} supernodeHeartbeatReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.supernodeHeartbeatReply = null;
+
+            /**
+             * Packet uploadPrekeys.
+             * @member {parley.v1.UploadPrekeys.$Properties|null|undefined} uploadPrekeys
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.uploadPrekeys = null;
+
+            /**
+             * Packet uploadPrekeysReply.
+             * @member {parley.v1.UploadPrekeysReply.$Properties|null|undefined} uploadPrekeysReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.uploadPrekeysReply = null;
+
+            /**
+             * Packet fetchPrekeys.
+             * @member {parley.v1.FetchPrekeys.$Properties|null|undefined} fetchPrekeys
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.fetchPrekeys = null;
+
+            /**
+             * Packet fetchPrekeysReply.
+             * @member {parley.v1.FetchPrekeysReply.$Properties|null|undefined} fetchPrekeysReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.fetchPrekeysReply = null;
+
+            /**
+             * Packet getContactBlob.
+             * @member {parley.v1.GetContactBlob.$Properties|null|undefined} getContactBlob
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.getContactBlob = null;
+
+            /**
+             * Packet contactBlobReply.
+             * @member {parley.v1.ContactBlobReply.$Properties|null|undefined} contactBlobReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.contactBlobReply = null;
+
+            /**
+             * Packet putContactBlob.
+             * @member {parley.v1.PutContactBlob.$Properties|null|undefined} putContactBlob
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.putContactBlob = null;
+
+            /**
+             * Packet putContactBlobReply.
+             * @member {parley.v1.PutContactBlobReply.$Properties|null|undefined} putContactBlobReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.putContactBlobReply = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * Packet body.
-             * @member {"close"|"ping"|"pong"|"error"|undefined} body
+             * @member {"close"|"ping"|"pong"|"error"|"registerStart"|"registerStartReply"|"registerFinish"|"registerFinishReply"|"loginStart"|"loginStartReply"|"loginFinish"|"loginFinishReply"|"renewCertificate"|"renewCertificateReply"|"changePasswordStart"|"changePasswordStartReply"|"changePasswordFinish"|"changePasswordFinishReply"|"getPolicy"|"policyReply"|"getSupernodeList"|"supernodeListReply"|"getRevocationList"|"revocationListReply"|"supernodeRegister"|"supernodeRegisterReply"|"supernodeHeartbeat"|"supernodeHeartbeatReply"|"uploadPrekeys"|"uploadPrekeysReply"|"fetchPrekeys"|"fetchPrekeysReply"|"getContactBlob"|"contactBlobReply"|"putContactBlob"|"putContactBlobReply"|undefined} body
              * @memberof parley.v1.Packet
              * @instance
              */
             $Object.defineProperty(Packet.prototype, "body", {
-                get: $util.oneOfGetter($oneOfFields = ["close", "ping", "pong", "error"]),
+                get: $util.oneOfGetter($oneOfFields = ["close", "ping", "pong", "error", "registerStart", "registerStartReply", "registerFinish", "registerFinishReply", "loginStart", "loginStartReply", "loginFinish", "loginFinishReply", "renewCertificate", "renewCertificateReply", "changePasswordStart", "changePasswordStartReply", "changePasswordFinish", "changePasswordFinishReply", "getPolicy", "policyReply", "getSupernodeList", "supernodeListReply", "getRevocationList", "revocationListReply", "supernodeRegister", "supernodeRegisterReply", "supernodeHeartbeat", "supernodeHeartbeatReply", "uploadPrekeys", "uploadPrekeysReply", "fetchPrekeys", "fetchPrekeysReply", "getContactBlob", "contactBlobReply", "putContactBlob", "putContactBlobReply"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -1041,6 +9714,70 @@ export const parley = $root.parley = (() => {
                     $root.parley.v1.Pong.encode(message.pong, writer.uint32(/* id 18, wireType 2 =*/146).fork(), _depth + 1).ldelim();
                 if (message.error != null && $Object.hasOwnProperty.call(message, "error"))
                     $root.parley.v1.ErrorReply.encode(message.error, writer.uint32(/* id 19, wireType 2 =*/154).fork(), _depth + 1).ldelim();
+                if (message.registerStart != null && $Object.hasOwnProperty.call(message, "registerStart"))
+                    $root.parley.v1.RegisterStart.encode(message.registerStart, writer.uint32(/* id 100, wireType 2 =*/802).fork(), _depth + 1).ldelim();
+                if (message.registerStartReply != null && $Object.hasOwnProperty.call(message, "registerStartReply"))
+                    $root.parley.v1.RegisterStartReply.encode(message.registerStartReply, writer.uint32(/* id 101, wireType 2 =*/810).fork(), _depth + 1).ldelim();
+                if (message.registerFinish != null && $Object.hasOwnProperty.call(message, "registerFinish"))
+                    $root.parley.v1.RegisterFinish.encode(message.registerFinish, writer.uint32(/* id 102, wireType 2 =*/818).fork(), _depth + 1).ldelim();
+                if (message.registerFinishReply != null && $Object.hasOwnProperty.call(message, "registerFinishReply"))
+                    $root.parley.v1.RegisterFinishReply.encode(message.registerFinishReply, writer.uint32(/* id 103, wireType 2 =*/826).fork(), _depth + 1).ldelim();
+                if (message.loginStart != null && $Object.hasOwnProperty.call(message, "loginStart"))
+                    $root.parley.v1.LoginStart.encode(message.loginStart, writer.uint32(/* id 104, wireType 2 =*/834).fork(), _depth + 1).ldelim();
+                if (message.loginStartReply != null && $Object.hasOwnProperty.call(message, "loginStartReply"))
+                    $root.parley.v1.LoginStartReply.encode(message.loginStartReply, writer.uint32(/* id 105, wireType 2 =*/842).fork(), _depth + 1).ldelim();
+                if (message.loginFinish != null && $Object.hasOwnProperty.call(message, "loginFinish"))
+                    $root.parley.v1.LoginFinish.encode(message.loginFinish, writer.uint32(/* id 106, wireType 2 =*/850).fork(), _depth + 1).ldelim();
+                if (message.loginFinishReply != null && $Object.hasOwnProperty.call(message, "loginFinishReply"))
+                    $root.parley.v1.CertificateReply.encode(message.loginFinishReply, writer.uint32(/* id 107, wireType 2 =*/858).fork(), _depth + 1).ldelim();
+                if (message.renewCertificate != null && $Object.hasOwnProperty.call(message, "renewCertificate"))
+                    $root.parley.v1.RenewCertificate.encode(message.renewCertificate, writer.uint32(/* id 108, wireType 2 =*/866).fork(), _depth + 1).ldelim();
+                if (message.renewCertificateReply != null && $Object.hasOwnProperty.call(message, "renewCertificateReply"))
+                    $root.parley.v1.CertificateReply.encode(message.renewCertificateReply, writer.uint32(/* id 109, wireType 2 =*/874).fork(), _depth + 1).ldelim();
+                if (message.changePasswordStart != null && $Object.hasOwnProperty.call(message, "changePasswordStart"))
+                    $root.parley.v1.ChangePasswordStart.encode(message.changePasswordStart, writer.uint32(/* id 110, wireType 2 =*/882).fork(), _depth + 1).ldelim();
+                if (message.changePasswordStartReply != null && $Object.hasOwnProperty.call(message, "changePasswordStartReply"))
+                    $root.parley.v1.ChangePasswordStartReply.encode(message.changePasswordStartReply, writer.uint32(/* id 111, wireType 2 =*/890).fork(), _depth + 1).ldelim();
+                if (message.changePasswordFinish != null && $Object.hasOwnProperty.call(message, "changePasswordFinish"))
+                    $root.parley.v1.ChangePasswordFinish.encode(message.changePasswordFinish, writer.uint32(/* id 112, wireType 2 =*/898).fork(), _depth + 1).ldelim();
+                if (message.changePasswordFinishReply != null && $Object.hasOwnProperty.call(message, "changePasswordFinishReply"))
+                    $root.parley.v1.ChangePasswordFinishReply.encode(message.changePasswordFinishReply, writer.uint32(/* id 113, wireType 2 =*/906).fork(), _depth + 1).ldelim();
+                if (message.getPolicy != null && $Object.hasOwnProperty.call(message, "getPolicy"))
+                    $root.parley.v1.GetPolicy.encode(message.getPolicy, writer.uint32(/* id 114, wireType 2 =*/914).fork(), _depth + 1).ldelim();
+                if (message.policyReply != null && $Object.hasOwnProperty.call(message, "policyReply"))
+                    $root.parley.v1.PolicyReply.encode(message.policyReply, writer.uint32(/* id 115, wireType 2 =*/922).fork(), _depth + 1).ldelim();
+                if (message.getSupernodeList != null && $Object.hasOwnProperty.call(message, "getSupernodeList"))
+                    $root.parley.v1.GetSupernodeList.encode(message.getSupernodeList, writer.uint32(/* id 116, wireType 2 =*/930).fork(), _depth + 1).ldelim();
+                if (message.supernodeListReply != null && $Object.hasOwnProperty.call(message, "supernodeListReply"))
+                    $root.parley.v1.SupernodeListReply.encode(message.supernodeListReply, writer.uint32(/* id 117, wireType 2 =*/938).fork(), _depth + 1).ldelim();
+                if (message.getRevocationList != null && $Object.hasOwnProperty.call(message, "getRevocationList"))
+                    $root.parley.v1.GetRevocationList.encode(message.getRevocationList, writer.uint32(/* id 118, wireType 2 =*/946).fork(), _depth + 1).ldelim();
+                if (message.revocationListReply != null && $Object.hasOwnProperty.call(message, "revocationListReply"))
+                    $root.parley.v1.RevocationListReply.encode(message.revocationListReply, writer.uint32(/* id 119, wireType 2 =*/954).fork(), _depth + 1).ldelim();
+                if (message.supernodeRegister != null && $Object.hasOwnProperty.call(message, "supernodeRegister"))
+                    $root.parley.v1.SupernodeRegister.encode(message.supernodeRegister, writer.uint32(/* id 120, wireType 2 =*/962).fork(), _depth + 1).ldelim();
+                if (message.supernodeRegisterReply != null && $Object.hasOwnProperty.call(message, "supernodeRegisterReply"))
+                    $root.parley.v1.SupernodeRegisterReply.encode(message.supernodeRegisterReply, writer.uint32(/* id 121, wireType 2 =*/970).fork(), _depth + 1).ldelim();
+                if (message.supernodeHeartbeat != null && $Object.hasOwnProperty.call(message, "supernodeHeartbeat"))
+                    $root.parley.v1.SupernodeHeartbeat.encode(message.supernodeHeartbeat, writer.uint32(/* id 122, wireType 2 =*/978).fork(), _depth + 1).ldelim();
+                if (message.supernodeHeartbeatReply != null && $Object.hasOwnProperty.call(message, "supernodeHeartbeatReply"))
+                    $root.parley.v1.SupernodeHeartbeatReply.encode(message.supernodeHeartbeatReply, writer.uint32(/* id 123, wireType 2 =*/986).fork(), _depth + 1).ldelim();
+                if (message.uploadPrekeys != null && $Object.hasOwnProperty.call(message, "uploadPrekeys"))
+                    $root.parley.v1.UploadPrekeys.encode(message.uploadPrekeys, writer.uint32(/* id 124, wireType 2 =*/994).fork(), _depth + 1).ldelim();
+                if (message.uploadPrekeysReply != null && $Object.hasOwnProperty.call(message, "uploadPrekeysReply"))
+                    $root.parley.v1.UploadPrekeysReply.encode(message.uploadPrekeysReply, writer.uint32(/* id 125, wireType 2 =*/1002).fork(), _depth + 1).ldelim();
+                if (message.fetchPrekeys != null && $Object.hasOwnProperty.call(message, "fetchPrekeys"))
+                    $root.parley.v1.FetchPrekeys.encode(message.fetchPrekeys, writer.uint32(/* id 126, wireType 2 =*/1010).fork(), _depth + 1).ldelim();
+                if (message.fetchPrekeysReply != null && $Object.hasOwnProperty.call(message, "fetchPrekeysReply"))
+                    $root.parley.v1.FetchPrekeysReply.encode(message.fetchPrekeysReply, writer.uint32(/* id 127, wireType 2 =*/1018).fork(), _depth + 1).ldelim();
+                if (message.getContactBlob != null && $Object.hasOwnProperty.call(message, "getContactBlob"))
+                    $root.parley.v1.GetContactBlob.encode(message.getContactBlob, writer.uint32(/* id 128, wireType 2 =*/1026).fork(), _depth + 1).ldelim();
+                if (message.contactBlobReply != null && $Object.hasOwnProperty.call(message, "contactBlobReply"))
+                    $root.parley.v1.ContactBlobReply.encode(message.contactBlobReply, writer.uint32(/* id 129, wireType 2 =*/1034).fork(), _depth + 1).ldelim();
+                if (message.putContactBlob != null && $Object.hasOwnProperty.call(message, "putContactBlob"))
+                    $root.parley.v1.PutContactBlob.encode(message.putContactBlob, writer.uint32(/* id 130, wireType 2 =*/1042).fork(), _depth + 1).ldelim();
+                if (message.putContactBlobReply != null && $Object.hasOwnProperty.call(message, "putContactBlobReply"))
+                    $root.parley.v1.PutContactBlobReply.encode(message.putContactBlobReply, writer.uint32(/* id 131, wireType 2 =*/1050).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1120,6 +9857,230 @@ export const parley = $root.parley = (() => {
                                 break;
                             message.error = $root.parley.v1.ErrorReply.decode(reader, reader.size(), $undefined, _depth + 1, message.error);
                             message.body = "error";
+                            continue;
+                        }
+                    case 100: {
+                            if (wireType !== 2)
+                                break;
+                            message.registerStart = $root.parley.v1.RegisterStart.decode(reader, reader.size(), $undefined, _depth + 1, message.registerStart);
+                            message.body = "registerStart";
+                            continue;
+                        }
+                    case 101: {
+                            if (wireType !== 2)
+                                break;
+                            message.registerStartReply = $root.parley.v1.RegisterStartReply.decode(reader, reader.size(), $undefined, _depth + 1, message.registerStartReply);
+                            message.body = "registerStartReply";
+                            continue;
+                        }
+                    case 102: {
+                            if (wireType !== 2)
+                                break;
+                            message.registerFinish = $root.parley.v1.RegisterFinish.decode(reader, reader.size(), $undefined, _depth + 1, message.registerFinish);
+                            message.body = "registerFinish";
+                            continue;
+                        }
+                    case 103: {
+                            if (wireType !== 2)
+                                break;
+                            message.registerFinishReply = $root.parley.v1.RegisterFinishReply.decode(reader, reader.size(), $undefined, _depth + 1, message.registerFinishReply);
+                            message.body = "registerFinishReply";
+                            continue;
+                        }
+                    case 104: {
+                            if (wireType !== 2)
+                                break;
+                            message.loginStart = $root.parley.v1.LoginStart.decode(reader, reader.size(), $undefined, _depth + 1, message.loginStart);
+                            message.body = "loginStart";
+                            continue;
+                        }
+                    case 105: {
+                            if (wireType !== 2)
+                                break;
+                            message.loginStartReply = $root.parley.v1.LoginStartReply.decode(reader, reader.size(), $undefined, _depth + 1, message.loginStartReply);
+                            message.body = "loginStartReply";
+                            continue;
+                        }
+                    case 106: {
+                            if (wireType !== 2)
+                                break;
+                            message.loginFinish = $root.parley.v1.LoginFinish.decode(reader, reader.size(), $undefined, _depth + 1, message.loginFinish);
+                            message.body = "loginFinish";
+                            continue;
+                        }
+                    case 107: {
+                            if (wireType !== 2)
+                                break;
+                            message.loginFinishReply = $root.parley.v1.CertificateReply.decode(reader, reader.size(), $undefined, _depth + 1, message.loginFinishReply);
+                            message.body = "loginFinishReply";
+                            continue;
+                        }
+                    case 108: {
+                            if (wireType !== 2)
+                                break;
+                            message.renewCertificate = $root.parley.v1.RenewCertificate.decode(reader, reader.size(), $undefined, _depth + 1, message.renewCertificate);
+                            message.body = "renewCertificate";
+                            continue;
+                        }
+                    case 109: {
+                            if (wireType !== 2)
+                                break;
+                            message.renewCertificateReply = $root.parley.v1.CertificateReply.decode(reader, reader.size(), $undefined, _depth + 1, message.renewCertificateReply);
+                            message.body = "renewCertificateReply";
+                            continue;
+                        }
+                    case 110: {
+                            if (wireType !== 2)
+                                break;
+                            message.changePasswordStart = $root.parley.v1.ChangePasswordStart.decode(reader, reader.size(), $undefined, _depth + 1, message.changePasswordStart);
+                            message.body = "changePasswordStart";
+                            continue;
+                        }
+                    case 111: {
+                            if (wireType !== 2)
+                                break;
+                            message.changePasswordStartReply = $root.parley.v1.ChangePasswordStartReply.decode(reader, reader.size(), $undefined, _depth + 1, message.changePasswordStartReply);
+                            message.body = "changePasswordStartReply";
+                            continue;
+                        }
+                    case 112: {
+                            if (wireType !== 2)
+                                break;
+                            message.changePasswordFinish = $root.parley.v1.ChangePasswordFinish.decode(reader, reader.size(), $undefined, _depth + 1, message.changePasswordFinish);
+                            message.body = "changePasswordFinish";
+                            continue;
+                        }
+                    case 113: {
+                            if (wireType !== 2)
+                                break;
+                            message.changePasswordFinishReply = $root.parley.v1.ChangePasswordFinishReply.decode(reader, reader.size(), $undefined, _depth + 1, message.changePasswordFinishReply);
+                            message.body = "changePasswordFinishReply";
+                            continue;
+                        }
+                    case 114: {
+                            if (wireType !== 2)
+                                break;
+                            message.getPolicy = $root.parley.v1.GetPolicy.decode(reader, reader.size(), $undefined, _depth + 1, message.getPolicy);
+                            message.body = "getPolicy";
+                            continue;
+                        }
+                    case 115: {
+                            if (wireType !== 2)
+                                break;
+                            message.policyReply = $root.parley.v1.PolicyReply.decode(reader, reader.size(), $undefined, _depth + 1, message.policyReply);
+                            message.body = "policyReply";
+                            continue;
+                        }
+                    case 116: {
+                            if (wireType !== 2)
+                                break;
+                            message.getSupernodeList = $root.parley.v1.GetSupernodeList.decode(reader, reader.size(), $undefined, _depth + 1, message.getSupernodeList);
+                            message.body = "getSupernodeList";
+                            continue;
+                        }
+                    case 117: {
+                            if (wireType !== 2)
+                                break;
+                            message.supernodeListReply = $root.parley.v1.SupernodeListReply.decode(reader, reader.size(), $undefined, _depth + 1, message.supernodeListReply);
+                            message.body = "supernodeListReply";
+                            continue;
+                        }
+                    case 118: {
+                            if (wireType !== 2)
+                                break;
+                            message.getRevocationList = $root.parley.v1.GetRevocationList.decode(reader, reader.size(), $undefined, _depth + 1, message.getRevocationList);
+                            message.body = "getRevocationList";
+                            continue;
+                        }
+                    case 119: {
+                            if (wireType !== 2)
+                                break;
+                            message.revocationListReply = $root.parley.v1.RevocationListReply.decode(reader, reader.size(), $undefined, _depth + 1, message.revocationListReply);
+                            message.body = "revocationListReply";
+                            continue;
+                        }
+                    case 120: {
+                            if (wireType !== 2)
+                                break;
+                            message.supernodeRegister = $root.parley.v1.SupernodeRegister.decode(reader, reader.size(), $undefined, _depth + 1, message.supernodeRegister);
+                            message.body = "supernodeRegister";
+                            continue;
+                        }
+                    case 121: {
+                            if (wireType !== 2)
+                                break;
+                            message.supernodeRegisterReply = $root.parley.v1.SupernodeRegisterReply.decode(reader, reader.size(), $undefined, _depth + 1, message.supernodeRegisterReply);
+                            message.body = "supernodeRegisterReply";
+                            continue;
+                        }
+                    case 122: {
+                            if (wireType !== 2)
+                                break;
+                            message.supernodeHeartbeat = $root.parley.v1.SupernodeHeartbeat.decode(reader, reader.size(), $undefined, _depth + 1, message.supernodeHeartbeat);
+                            message.body = "supernodeHeartbeat";
+                            continue;
+                        }
+                    case 123: {
+                            if (wireType !== 2)
+                                break;
+                            message.supernodeHeartbeatReply = $root.parley.v1.SupernodeHeartbeatReply.decode(reader, reader.size(), $undefined, _depth + 1, message.supernodeHeartbeatReply);
+                            message.body = "supernodeHeartbeatReply";
+                            continue;
+                        }
+                    case 124: {
+                            if (wireType !== 2)
+                                break;
+                            message.uploadPrekeys = $root.parley.v1.UploadPrekeys.decode(reader, reader.size(), $undefined, _depth + 1, message.uploadPrekeys);
+                            message.body = "uploadPrekeys";
+                            continue;
+                        }
+                    case 125: {
+                            if (wireType !== 2)
+                                break;
+                            message.uploadPrekeysReply = $root.parley.v1.UploadPrekeysReply.decode(reader, reader.size(), $undefined, _depth + 1, message.uploadPrekeysReply);
+                            message.body = "uploadPrekeysReply";
+                            continue;
+                        }
+                    case 126: {
+                            if (wireType !== 2)
+                                break;
+                            message.fetchPrekeys = $root.parley.v1.FetchPrekeys.decode(reader, reader.size(), $undefined, _depth + 1, message.fetchPrekeys);
+                            message.body = "fetchPrekeys";
+                            continue;
+                        }
+                    case 127: {
+                            if (wireType !== 2)
+                                break;
+                            message.fetchPrekeysReply = $root.parley.v1.FetchPrekeysReply.decode(reader, reader.size(), $undefined, _depth + 1, message.fetchPrekeysReply);
+                            message.body = "fetchPrekeysReply";
+                            continue;
+                        }
+                    case 128: {
+                            if (wireType !== 2)
+                                break;
+                            message.getContactBlob = $root.parley.v1.GetContactBlob.decode(reader, reader.size(), $undefined, _depth + 1, message.getContactBlob);
+                            message.body = "getContactBlob";
+                            continue;
+                        }
+                    case 129: {
+                            if (wireType !== 2)
+                                break;
+                            message.contactBlobReply = $root.parley.v1.ContactBlobReply.decode(reader, reader.size(), $undefined, _depth + 1, message.contactBlobReply);
+                            message.body = "contactBlobReply";
+                            continue;
+                        }
+                    case 130: {
+                            if (wireType !== 2)
+                                break;
+                            message.putContactBlob = $root.parley.v1.PutContactBlob.decode(reader, reader.size(), $undefined, _depth + 1, message.putContactBlob);
+                            message.body = "putContactBlob";
+                            continue;
+                        }
+                    case 131: {
+                            if (wireType !== 2)
+                                break;
+                            message.putContactBlobReply = $root.parley.v1.PutContactBlobReply.decode(reader, reader.size(), $undefined, _depth + 1, message.putContactBlobReply);
+                            message.body = "putContactBlobReply";
                             continue;
                         }
                     }
@@ -1665,6 +10626,8 @@ export const parley = $root.parley = (() => {
              * @typedef {Object} parley.v1.ErrorReply.$Properties
              * @property {parley.v1.ErrorCode|null} [code] ErrorReply code
              * @property {string|null} [detail] ErrorReply detail
+             * @property {number|null} [retryAfterMs] ErrorReply retryAfterMs
+             * @property {number|null} [retryJitterMs] ErrorReply retryJitterMs
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1713,6 +10676,22 @@ export const parley = $root.parley = (() => {
             ErrorReply.prototype.detail = "";
 
             /**
+             * ErrorReply retryAfterMs.
+             * @member {number} retryAfterMs
+             * @memberof parley.v1.ErrorReply
+             * @instance
+             */
+            ErrorReply.prototype.retryAfterMs = 0;
+
+            /**
+             * ErrorReply retryJitterMs.
+             * @member {number} retryJitterMs
+             * @memberof parley.v1.ErrorReply
+             * @instance
+             */
+            ErrorReply.prototype.retryJitterMs = 0;
+
+            /**
              * Creates a new ErrorReply instance using the specified properties.
              * @function create
              * @memberof parley.v1.ErrorReply
@@ -1748,6 +10727,10 @@ export const parley = $root.parley = (() => {
                     writer.uint32(/* id 1, wireType 0 =*/8).int32(message.code);
                 if (message.detail != null && $Object.hasOwnProperty.call(message, "detail") && message.detail !== "")
                     writer.uint32(/* id 2, wireType 2 =*/18).string(message.detail);
+                if (message.retryAfterMs != null && $Object.hasOwnProperty.call(message, "retryAfterMs") && message.retryAfterMs !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.retryAfterMs);
+                if (message.retryJitterMs != null && $Object.hasOwnProperty.call(message, "retryJitterMs") && message.retryJitterMs !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.retryJitterMs);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1808,6 +10791,24 @@ export const parley = $root.parley = (() => {
                                 message.detail = value;
                             else
                                 delete message.detail;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.retryAfterMs = value;
+                            else
+                                delete message.retryAfterMs;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.retryJitterMs = value;
+                            else
+                                delete message.retryJitterMs;
                             continue;
                         }
                     }

@@ -167,6 +167,19 @@ export function buildHandshakePayload(
 }
 
 /**
+ * [ID-HS-11] The anonymous payload of an initiator that holds no certificate yet: no chain, no binding,
+ * only its protocol versions and software. Only a login server accepts it (06-login-server.md).
+ */
+export function buildAnonymousHandshakePayload(opts: { protocolVersions: number[]; software: string }): Uint8Array {
+  misuse('protocolVersions', () => checkProtocolVersions(opts.protocolVersions));
+  misuse('software', () => checkText(opts.software, 'software', 0, MAX_SOFTWARE_BYTES, malformed));
+  return encodeMessage(parley.v1.HandshakePayload, {
+    protocolVersions: opts.protocolVersions,
+    software: opts.software,
+  });
+}
+
+/**
  * Verifies a peer's handshake payload ([ID-HS-7]) received over a Noise handshake whose remote static
  * key is `remoteStaticPublicKey`: size and decode, field limits, the chain (§6.3), then the binding.
  * Throws DecodeError, IdentityError or IncompatiblePeer(NETWORK_MISMATCH), and never anything else,
@@ -178,6 +191,34 @@ export function verifyHandshakePayload(
   remoteStaticPublicKey: Uint8Array,
   policy: VerifyPolicy,
 ): { peer: PeerIdentity; protocolVersions: number[]; software: string } {
+  return verifyPayload(suite, payload, remoteStaticPublicKey, policy, false) as {
+    peer: PeerIdentity;
+    protocolVersions: number[];
+    software: string;
+  };
+}
+
+/**
+ * A login server's verification of its initiator's payload ([ID-HS-11]): an anonymous payload (no
+ * certificates and no binding) gives `peer: null` after steps 1-3 of [ID-HS-7]; any other payload is
+ * verified exactly as `verifyHandshakePayload` does.
+ */
+export function verifyLoginClientPayload(
+  suite: CryptoSuite,
+  payload: Uint8Array,
+  remoteStaticPublicKey: Uint8Array,
+  policy: VerifyPolicy,
+): { peer: PeerIdentity | null; protocolVersions: number[]; software: string } {
+  return verifyPayload(suite, payload, remoteStaticPublicKey, policy, true);
+}
+
+function verifyPayload(
+  suite: CryptoSuite,
+  payload: Uint8Array,
+  remoteStaticPublicKey: Uint8Array,
+  policy: VerifyPolicy,
+  allowAnonymous: boolean,
+): { peer: PeerIdentity | null; protocolVersions: number[]; software: string } {
   if (remoteStaticPublicKey.length !== PUBLIC_KEY_BYTES) {
     throw new ApiMisuse(`remote static public key must be ${PUBLIC_KEY_BYTES} bytes`);
   }
@@ -188,6 +229,12 @@ export function verifyHandshakePayload(
   // Step 2: encoding rules and field maxima on the raw bytes (nested certificates included), then decode
   checkEncoding(payload, HANDSHAKE_PAYLOAD_RULES);
   const m = decodeMessage<parley.v1.HandshakePayload>(parley.v1.HandshakePayload, payload, 'HandshakePayload');
+  // [ID-HS-11] An anonymous payload (neither chain nor binding), where the receiver is a login server.
+  if (allowAnonymous && m.certificates.length === 0 && m.staticKeySignature.length === 0) {
+    checkProtocolVersions(m.protocolVersions);
+    checkText(m.software, 'HandshakePayload.software', 0, MAX_SOFTWARE_BYTES, malformed);
+    return { peer: null, protocolVersions: Array.from(m.protocolVersions), software: m.software };
+  }
   // Step 3: field limits, cheapest first, before any signature [ID-HS-3] [ID-HS-5] [ID-HS-6]
   checkFixedLength(m.staticKeySignature, SIGNATURE_BYTES, 'HandshakePayload.static_key_signature', malformed);
   checkProtocolVersions(m.protocolVersions);

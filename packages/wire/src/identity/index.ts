@@ -27,6 +27,7 @@ export {
 export { VerifiedCertificateCache } from './certificate-cache.js';
 export { type ChainPolicy, MAX_CHAIN_LENGTH, type VerifiedChain, verifyChain } from './chain.js';
 export {
+  buildAnonymousHandshakePayload,
   buildHandshakePayload,
   checkLocalIdentity,
   HANDSHAKE_PAYLOAD_RULES,
@@ -38,6 +39,7 @@ export {
   signStaticKeyBinding,
   type VerifyPolicy,
   verifyHandshakePayload,
+  verifyLoginClientPayload,
 } from './handshake-payload.js';
 export {
   createRootKey,
@@ -53,6 +55,7 @@ export {
   type SigningKey,
   signingKeyFromSeed,
 } from './keys.js';
+export { createNetworkKeys, type NetworkKeys } from './network.js';
 export {
   decodeSigned,
   MAX_CERTIFICATE_BYTES,

@@ -37,6 +37,8 @@ export interface SignatureContextInfo {
   readonly maxBodyBytes: number;
   /** `UTF-8(name) || 0x00`, the bytes signed before `body`. */
   readonly prefix: Uint8Array;
+  /** A bare signature over a fixed-length value, never carried in a `Signed` envelope. */
+  readonly bare: boolean;
 }
 
 /** Maximum encoded certificate body ([ID-CERT-1]). */
@@ -45,6 +47,17 @@ export const MAX_CERTIFICATE_BYTES = 512;
 export const MAX_SIGNED_BODY_BYTES = 65_535;
 /** Body maximum of reserved contexts until their chapter sets one. */
 export const MAX_RESERVED_BODY_BYTES = MAX_SIGNED_BODY_BYTES;
+/** spec/06-login-server.md [POLICY-GEN-1]: the largest NetworkPolicy body. */
+export const MAX_NETWORK_POLICY_BYTES = 8_192;
+/**
+ * spec/06-login-server.md [LOGIN-LIST-3]: the largest body of one supernode-list or revocation-list page,
+ * small enough that the page, its envelope and the issuer's certificate fit in one stream packet.
+ */
+export const MAX_LIST_PAGE_BYTES = 60_000;
+/** spec/06-login-server.md [LOGIN-PREKEY-2]: the largest SignedPrekey body. */
+export const MAX_SIGNED_PREKEY_BYTES = 256;
+/** spec/06-login-server.md [LOGIN-CERT-3]: a certificate request's proof covers the 32-byte handshake hash. */
+export const CERTIFICATE_REQUEST_MESSAGE_BYTES = 32;
 
 /** [ID-SIG-5] The encoding rules and limits of `Signed` (checked before protobufjs decodes it). */
 export const SIGNED_RULES = defineMessage({
@@ -59,11 +72,11 @@ export const SIGNED_RULES = defineMessage({
 
 const utf8 = new TextEncoder();
 
-function row(id: SignatureContext, name: string, maxBodyBytes: number): SignatureContextInfo {
+function row(id: SignatureContext, name: string, maxBodyBytes: number, bare = false): SignatureContextInfo {
   const nameBytes = utf8.encode(name);
   const prefix = new Uint8Array(nameBytes.length + 1); // trailing 0x00 terminates the name [ID-SIG-2]
   prefix.set(nameBytes);
-  return Object.freeze({ id, name, maxBodyBytes, prefix });
+  return Object.freeze({ id, name, maxBodyBytes, prefix, bare });
 }
 
 const C = parley.v1.SignatureContext;
@@ -72,14 +85,20 @@ const C = parley.v1.SignatureContext;
 export const SIGNATURE_CONTEXTS: ReadonlyMap<SignatureContext, SignatureContextInfo> = new Map(
   [
     row(C.SIGNATURE_CONTEXT_CERTIFICATE, 'parley/v1 certificate', MAX_CERTIFICATE_BYTES),
-    row(C.SIGNATURE_CONTEXT_STATIC_KEY_BINDING, 'parley/v1 static-key-binding', PUBLIC_KEY_BYTES),
+    row(C.SIGNATURE_CONTEXT_STATIC_KEY_BINDING, 'parley/v1 static-key-binding', PUBLIC_KEY_BYTES, true),
     row(C.SIGNATURE_CONTEXT_PRESENCE_RECORD, 'parley/v1 presence-record', MAX_RESERVED_BODY_BYTES),
-    row(C.SIGNATURE_CONTEXT_SUPERNODE_LIST, 'parley/v1 supernode-list', MAX_RESERVED_BODY_BYTES),
-    row(C.SIGNATURE_CONTEXT_NETWORK_POLICY, 'parley/v1 network-policy', MAX_RESERVED_BODY_BYTES),
-    row(C.SIGNATURE_CONTEXT_REVOCATION_LIST, 'parley/v1 revocation-list', MAX_RESERVED_BODY_BYTES),
-    row(C.SIGNATURE_CONTEXT_PREKEY_BUNDLE, 'parley/v1 prekey-bundle', MAX_RESERVED_BODY_BYTES),
+    row(C.SIGNATURE_CONTEXT_SUPERNODE_LIST, 'parley/v1 supernode-list', MAX_LIST_PAGE_BYTES),
+    row(C.SIGNATURE_CONTEXT_NETWORK_POLICY, 'parley/v1 network-policy', MAX_NETWORK_POLICY_BYTES),
+    row(C.SIGNATURE_CONTEXT_REVOCATION_LIST, 'parley/v1 revocation-list', MAX_LIST_PAGE_BYTES),
+    row(C.SIGNATURE_CONTEXT_PREKEY_BUNDLE, 'parley/v1 prekey-bundle', MAX_SIGNED_PREKEY_BYTES),
     row(C.SIGNATURE_CONTEXT_ELECTION_REPORT, 'parley/v1 election-report', MAX_RESERVED_BODY_BYTES),
     row(C.SIGNATURE_CONTEXT_ATTESTATION, 'parley/v1 attestation', MAX_RESERVED_BODY_BYTES),
+    row(
+      C.SIGNATURE_CONTEXT_CERTIFICATE_REQUEST,
+      'parley/v1 certificate-request',
+      CERTIFICATE_REQUEST_MESSAGE_BYTES,
+      true,
+    ),
   ].map((r) => [r.id, r]),
 );
 

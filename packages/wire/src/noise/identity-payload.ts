@@ -5,11 +5,13 @@
  */
 import type { CryptoSuite } from '../crypto/suite.js';
 import {
+  buildAnonymousHandshakePayload,
   buildHandshakePayload,
   type LocalIdentity,
   type PeerIdentity,
   type VerifyPolicy,
   verifyHandshakePayload,
+  verifyLoginClientPayload,
 } from '../identity/handshake-payload.js';
 import type { HandshakePayloadCodec } from './channel.js';
 
@@ -39,5 +41,42 @@ export function certifiedPayloadCodec(
       }),
     verify: (payload, remoteStaticPublicKey) =>
       verifyHandshakePayload(suite, payload, remoteStaticPublicKey, typeof policy === 'function' ? policy() : policy),
+  };
+}
+
+/**
+ * The codec of an initiator that connects to a login server without a certificate ([ID-HS-11]): it sends
+ * an anonymous payload and verifies the server's certified one (role LOGIN in `policy.acceptedRoles`).
+ */
+export function anonymousPayloadCodec(
+  suite: CryptoSuite,
+  options: Omit<CertifiedPayloadOptions, 'identity'>,
+): HandshakePayloadCodec<PeerIdentity> {
+  const { policy, software } = options;
+  return {
+    build: (_noiseStaticPublicKey, protocolVersions) =>
+      buildAnonymousHandshakePayload({ protocolVersions: [...protocolVersions], software }),
+    verify: (payload, remoteStaticPublicKey) =>
+      verifyHandshakePayload(suite, payload, remoteStaticPublicKey, typeof policy === 'function' ? policy() : policy),
+  };
+}
+
+/**
+ * A login server's codec ([ID-HS-11]): it proves its LOGIN identity and accepts initiators that are
+ * anonymous (`peer` null) or certified (judged by `policy`).
+ */
+export function loginServerPayloadCodec(
+  suite: CryptoSuite,
+  options: CertifiedPayloadOptions,
+): HandshakePayloadCodec<PeerIdentity | null> {
+  const { identity, policy, software } = options;
+  return {
+    build: (noiseStaticPublicKey, protocolVersions) =>
+      buildHandshakePayload(suite, identity, noiseStaticPublicKey, {
+        protocolVersions: [...protocolVersions],
+        software,
+      }),
+    verify: (payload, remoteStaticPublicKey) =>
+      verifyLoginClientPayload(suite, payload, remoteStaticPublicKey, typeof policy === 'function' ? policy() : policy),
   };
 }

@@ -29,7 +29,12 @@ export {
   PSK_LENGTH,
   type SplitResult,
 } from './handshake-state.js';
-export { type CertifiedPayloadOptions, certifiedPayloadCodec } from './identity-payload.js';
+export {
+  anonymousPayloadCodec,
+  type CertifiedPayloadOptions,
+  certifiedPayloadCodec,
+  loginServerPayloadCodec,
+} from './identity-payload.js';
 export { type HandshakePattern, handshakePattern, parseProtocolName, type Token } from './patterns.js';
 export { HASH_LENGTH, SymmetricState } from './symmetric-state.js';
 export {

@@ -9,6 +9,7 @@ import { defineMessage, type MessageRules } from '../codec/rules.js';
 import { AEAD_TAG_LENGTH } from '../crypto/lengths.js';
 import { MAX_DATAGRAM_PLAINTEXT } from '../datagram/channel.js';
 import { MAX_FRAME_LENGTH } from '../framing/stream.js';
+import { LOGIN_BODIES } from '../login/messages.js';
 
 /**
  * [WIRE-LIMIT-3] `stream-packet-max`: the largest packet on a stream channel, one Noise transport message
@@ -55,6 +56,8 @@ export const ERROR_REPLY_RULES: MessageRules = defineMessage({
   fields: [
     { number: 1, name: 'code', kind: 'enum' },
     { number: 2, name: 'detail', kind: 'string', maxLength: MAX_DETAIL_LENGTH },
+    { number: 3, name: 'retry_after_ms', kind: 'uint32' },
+    { number: 4, name: 'retry_jitter_ms', kind: 'uint32' },
   ],
 });
 
@@ -82,6 +85,14 @@ export const PACKET_RULES: MessageRules = defineMessage({
     { number: 17, name: 'ping', kind: 'message', oneof: 'body', message: PING_RULES },
     { number: 18, name: 'pong', kind: 'message', oneof: 'body', message: PONG_RULES },
     { number: 19, name: 'error', kind: 'message', oneof: 'body', message: ERROR_REPLY_RULES },
+    // spec/06-login-server.md §3: bodies 100-131.
+    ...LOGIN_BODIES.map((b) => ({
+      number: b.number,
+      name: b.name,
+      kind: 'message' as const,
+      oneof: 'body',
+      message: b.rules,
+    })),
   ],
   reservedOneofRanges: [{ oneof: 'body', from: BODY_NUMBER_FIRST, to: BODY_NUMBER_LAST }],
 });

@@ -7,6 +7,7 @@
  * a discriminated union. It throws nothing but `DecodeError`. `encodePacket` checks a packet against the
  * same rules and produces the canonical encoding (WIRE-ENC-1).
  */
+import type Long from 'long';
 import $protobuf from 'protobufjs/minimal.js';
 import {
   checkEncoding,
@@ -18,7 +19,8 @@ import {
   skipField,
   varintFailure,
 } from '../codec/check.js';
-import { encodeMessage } from '../codec/proto.js';
+import { encodeMessage, toSafeInteger } from '../codec/proto.js';
+import type { MessageRules } from '../codec/rules.js';
 import { ApiMisuse, DecodeError, ErrorCode, isWireCode } from '../errors.js';
 import { parley } from '../gen/parley.js';
 import {
@@ -50,10 +52,76 @@ export interface Pong {
 export interface ErrorReply {
   readonly code: ErrorCode;
   readonly detail: string;
+  /** [WIRE-ERRREPLY-3] With BUSY or RATE_LIMITED: wait at least this long before retrying (0: no hint). */
+  readonly retryAfterMs?: number;
+  /** [WIRE-ERRREPLY-3] Add a uniformly random delay in [0, retryJitterMs] to `retryAfterMs`. */
+  readonly retryJitterMs?: number;
+}
+
+type IsNestedMessage<V> = [NonNullable<V>] extends [Long | Uint8Array | readonly unknown[] | string | number | boolean]
+  ? false
+  : true;
+type PlainField<V> = V extends Long
+  ? number
+  : V extends Uint8Array
+    ? Uint8Array
+    : V extends readonly (infer E)[]
+      ? readonly PlainField<NonNullable<E>>[]
+      : V extends object
+        ? PlainMessage<V>
+        : V;
+/**
+ * A decoded message as a plain object: every scalar, bytes and repeated field an own property (its zero
+ * value when absent), 64-bit integers as numbers (at most 2^53-1, WIRE-INT-1), nested messages plain
+ * objects or undefined when absent. What `decodePacket` returns for bodies of chapters 06 onwards.
+ */
+export type PlainMessage<T> = {
+  readonly [K in Exclude<FieldKeys<T>, MessageKeys<T>>]-?: PlainField<NonNullable<T[K]>>;
+} & { readonly [K in MessageKeys<T>]?: PlainField<NonNullable<T[K]>> };
+type FieldKeys<T> = {
+  [K in keyof T]-?: K extends '$unknowns' ? never : T[K] extends (...args: never[]) => unknown ? never : K;
+}[keyof T];
+type MessageKeys<T> = { [K in FieldKeys<T>]-?: IsNestedMessage<T[K]> extends true ? K : never }[FieldKeys<T>];
+type L = typeof parley.v1;
+
+/** Bodies of spec/06-login-server.md (numbers 100-131, login.proto), by member name. */
+export interface LoginPacketBodies {
+  registerStart: PlainMessage<InstanceType<L['RegisterStart']>>;
+  registerStartReply: PlainMessage<InstanceType<L['RegisterStartReply']>>;
+  registerFinish: PlainMessage<InstanceType<L['RegisterFinish']>>;
+  registerFinishReply: PlainMessage<InstanceType<L['RegisterFinishReply']>>;
+  loginStart: PlainMessage<InstanceType<L['LoginStart']>>;
+  loginStartReply: PlainMessage<InstanceType<L['LoginStartReply']>>;
+  loginFinish: PlainMessage<InstanceType<L['LoginFinish']>>;
+  loginFinishReply: PlainMessage<InstanceType<L['CertificateReply']>>;
+  renewCertificate: PlainMessage<InstanceType<L['RenewCertificate']>>;
+  renewCertificateReply: PlainMessage<InstanceType<L['CertificateReply']>>;
+  changePasswordStart: PlainMessage<InstanceType<L['ChangePasswordStart']>>;
+  changePasswordStartReply: PlainMessage<InstanceType<L['ChangePasswordStartReply']>>;
+  changePasswordFinish: PlainMessage<InstanceType<L['ChangePasswordFinish']>>;
+  changePasswordFinishReply: PlainMessage<InstanceType<L['ChangePasswordFinishReply']>>;
+  getPolicy: PlainMessage<InstanceType<L['GetPolicy']>>;
+  policyReply: PlainMessage<InstanceType<L['PolicyReply']>>;
+  getSupernodeList: PlainMessage<InstanceType<L['GetSupernodeList']>>;
+  supernodeListReply: PlainMessage<InstanceType<L['SupernodeListReply']>>;
+  getRevocationList: PlainMessage<InstanceType<L['GetRevocationList']>>;
+  revocationListReply: PlainMessage<InstanceType<L['RevocationListReply']>>;
+  supernodeRegister: PlainMessage<InstanceType<L['SupernodeRegister']>>;
+  supernodeRegisterReply: PlainMessage<InstanceType<L['SupernodeRegisterReply']>>;
+  supernodeHeartbeat: PlainMessage<InstanceType<L['SupernodeHeartbeat']>>;
+  supernodeHeartbeatReply: PlainMessage<InstanceType<L['SupernodeHeartbeatReply']>>;
+  uploadPrekeys: PlainMessage<InstanceType<L['UploadPrekeys']>>;
+  uploadPrekeysReply: PlainMessage<InstanceType<L['UploadPrekeysReply']>>;
+  fetchPrekeys: PlainMessage<InstanceType<L['FetchPrekeys']>>;
+  fetchPrekeysReply: PlainMessage<InstanceType<L['FetchPrekeysReply']>>;
+  getContactBlob: PlainMessage<InstanceType<L['GetContactBlob']>>;
+  contactBlobReply: PlainMessage<InstanceType<L['ContactBlobReply']>>;
+  putContactBlob: PlainMessage<InstanceType<L['PutContactBlob']>>;
+  putContactBlobReply: PlainMessage<InstanceType<L['PutContactBlobReply']>>;
 }
 
 /** The body types, by their `oneof body` member name in packet.proto. Later chapters add theirs here. */
-export interface PacketBodies {
+export interface PacketBodies extends LoginPacketBodies {
   close: Close;
   ping: Ping;
   pong: Pong;
@@ -189,7 +257,21 @@ export function decodePacket(bytes: Uint8Array, options?: DecodePacketOptions): 
         // [WIRE-ERRREPLY-1] an ErrorReply names a code.
         if (m.code === ErrorCode.ERROR_CODE_UNSPECIFIED)
           throw new DecodeError(ErrorCode.MISSING_FIELD, 'ErrorReply: no code');
-        return { requestId, body: { case: 'error', value: { code: m.code, detail: m.detail } } };
+        // [WIRE-ERRREPLY-2] the retry hint means something only with BUSY or RATE_LIMITED; ignored otherwise.
+        const hinted = m.code === ErrorCode.BUSY || m.code === ErrorCode.RATE_LIMITED;
+        const value: ErrorReply =
+          hinted && (m.retryAfterMs !== 0 || m.retryJitterMs !== 0)
+            ? { code: m.code, detail: m.detail, retryAfterMs: m.retryAfterMs, retryJitterMs: m.retryJitterMs }
+            : { code: m.code, detail: m.detail };
+        return { requestId, body: { case: 'error', value } };
+      }
+      default: {
+        // Bodies of chapters 06 onwards: protobufjs decodes, then a plain copy with numbers for uint64.
+        const type = bodyType(member.message!.name);
+        if (type === undefined) break;
+        const m = type.decode(reader, length);
+        const value = toPlain(m as Record<string, unknown>, member.message!, member.property);
+        return { requestId, body: { case: member.property, value } as PacketBody };
       }
     }
   } catch (e) {
@@ -225,12 +307,25 @@ export function encodePacket(packet: Packet, options?: EncodePacketOptions): Uin
     case 'pong':
       message.pong = { sequence: body.value.sequence, data: body.value.data };
       break;
-    case 'error':
-      checkCode(body.value.code, 'ErrorReply', false);
-      message.error = { code: body.value.code, detail: body.value.detail };
+    case 'error': {
+      const v = body.value;
+      checkCode(v.code, 'ErrorReply', false);
+      // [WIRE-ERRREPLY-2] a sender sets the retry hint only with BUSY or RATE_LIMITED.
+      if ((v.retryAfterMs || v.retryJitterMs) && v.code !== ErrorCode.BUSY && v.code !== ErrorCode.RATE_LIMITED) {
+        throw new ApiMisuse(`ErrorReply: a retry hint with ${v.code}`);
+      }
+      message.error = { code: v.code, detail: v.detail };
+      if (v.retryAfterMs !== undefined) message.error.retryAfterMs = v.retryAfterMs;
+      if (v.retryJitterMs !== undefined) message.error.retryJitterMs = v.retryJitterMs;
       break;
-    default:
-      throw new ApiMisuse(`Packet: unknown body ${(body as { case: unknown }).case}`);
+    }
+    default: {
+      const member = PACKET_RULES.fields.find((f) => f.property === body.case && f.oneof === 'body');
+      if (member === undefined || bodyType(member.message!.name) === undefined) {
+        throw new ApiMisuse(`Packet: unknown body ${(body as { case: unknown }).case}`);
+      }
+      (message as Record<string, unknown>)[body.case] = body.value;
+    }
   }
   checkFields(message, PACKET_RULES);
   const bytes = encodeMessage(parley.v1.Packet, message);
@@ -244,4 +339,33 @@ function checkCode(code: number, what: string, zeroAllowed: boolean): void {
   if (code === 0 && zeroAllowed) return; // [WIRE-CLOSE-1] code 0: an orderly close
   // [GEN-ERR-5] local codes (600-699) and codes outside the table's ranges are never sent.
   if (!isWireCode(code)) throw new ApiMisuse(`${what}: code ${code} is not sent on the wire`);
+}
+
+/** The generated protobufjs type of a body message, by its .proto name; undefined when none. */
+function bodyType(name: string): { decode(reader: $protobuf.Reader, length: number): unknown } | undefined {
+  const t = (parley.v1 as unknown as Record<string, { decode?: unknown } | undefined>)[name];
+  return typeof t?.decode === 'function'
+    ? (t as { decode(reader: $protobuf.Reader, length: number): unknown })
+    : undefined;
+}
+
+/**
+ * A plain copy of a decoded message, driven by its rules: every field an own property (protobufjs keeps
+ * zero values on the prototype), uint64 as a checked number (INTEGER_RANGE above 2^53-1, WIRE-INT-1),
+ * nested messages copied the same way or undefined when absent. `bytes` stay views into the input.
+ */
+function toPlain(m: Record<string, unknown>, rules: MessageRules, where: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of rules.fields) {
+    const x = m[f.property];
+    const at = `${where}.${f.name}`;
+    const one = (v: unknown): unknown => {
+      if (f.kind === 'uint64' || f.kind === 'fixed64') return toSafeInteger(v as Long | number | null, at);
+      if (f.kind === 'message')
+        return v === null || v === undefined ? undefined : toPlain(v as Record<string, unknown>, f.message!, at);
+      return v;
+    };
+    out[f.property] = f.repeated ? (x as unknown[]).map(one) : one(x);
+  }
+  return out;
 }

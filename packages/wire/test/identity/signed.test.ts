@@ -67,12 +67,13 @@ describe('signed objects (spec/02-identity.md §4)', () => {
       [1, 'parley/v1 certificate', 512],
       [2, 'parley/v1 static-key-binding', 32],
       [3, 'parley/v1 presence-record', 65_535],
-      [4, 'parley/v1 supernode-list', 65_535],
-      [5, 'parley/v1 network-policy', 65_535],
-      [6, 'parley/v1 revocation-list', 65_535],
-      [7, 'parley/v1 prekey-bundle', 65_535],
+      [4, 'parley/v1 supernode-list', 60_000],
+      [5, 'parley/v1 network-policy', 8_192],
+      [6, 'parley/v1 revocation-list', 60_000],
+      [7, 'parley/v1 prekey-bundle', 256],
       [8, 'parley/v1 election-report', 65_535],
       [9, 'parley/v1 attestation', 65_535],
+      [10, 'parley/v1 certificate-request', 32],
     ];
     expect([...SIGNATURE_CONTEXTS.values()].map((c) => [c.id, c.name, c.maxBodyBytes])).toEqual(expected);
     const names = new Set<string>();

@@ -28,6 +28,7 @@ export const VECTOR_FILES = [
   'framing',
   'handshake-xx',
   'datagram',
+  'login',
 ] as const;
 
 export function readVectorText(name: string): string {

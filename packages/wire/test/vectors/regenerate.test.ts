@@ -60,8 +60,16 @@ describe('spec/vectors are what the generator produces', () => {
   it('every requirement id a vector cites exists in the spec chapters', () => {
     const specDir = path.join(repoRoot, 'spec');
     const known = new Set<string>();
-    for (const f of readdirSync(specDir).filter((n) => /^\d\d-.*\.md$/.test(n))) {
-      for (const r of parseChapter(readFileSync(path.join(specDir, f), 'utf8'), f).reqs) known.add(r.id);
+    const chapters = [
+      ...readdirSync(specDir)
+        .filter((n) => /^\d\d-.*\.md$/.test(n))
+        .map((n) => path.join(specDir, n)),
+    ];
+    for (const file of chapters) {
+      const text = readFileSync(file, 'utf8');
+      for (const r of parseChapter(text, path.basename(file)).reqs) known.add(r.id);
+      // Chapter 06's POLICY-N ids have no area, which the shared parser (PREFIX-AREA-N) does not read.
+      for (const m of text.matchAll(/^\s*(?:[-*+]|\d+\.)?\s*\**\[([A-Z]+-\d+)\]/gm)) known.add(m[1]!);
     }
     const cited = new Set<string>();
     const walk = (v: unknown, key: string): void => {
