@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { createRealTransport, type Transport } from '@parley/net';
+import { turnPacer } from '../src/server/pacer.js';
 import { LoginServer } from '../src/server/runner.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { WorkerInput, WorkerOutput } from './e2e-worker.js';
@@ -79,7 +80,7 @@ export async function e2eLogins(
     const reg = await registrations(ctx, { minMs: 0, maxOps: o.accounts, batch: 64, deadlineMs: 120_000 }, o.accounts);
     await setupProbe.close();
 
-    server = new LoginServer({ transport, core, suite, listen: { address: '127.0.0.1', port: 0 } });
+    server = new LoginServer({ transport, core, suite, listen: { address: '127.0.0.1', port: 0 }, pace: turnPacer() });
     const address = await server.start();
     o.progress(
       `e2e: ${o.workers} worker thread(s) x ${o.clientsPerWorker} clients over ${reg.accounts.length} accounts, ${address.host}:${address.port} …`,

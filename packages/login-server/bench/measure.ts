@@ -6,6 +6,7 @@
  */
 import { cpus } from 'node:os';
 import { type IntervalHistogram, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { turnPacer } from '../src/server/pacer.js';
 
 /** One figure of bench/results/<package>.json (scripts/bench.mjs merges them). */
 export interface Figure {
@@ -155,9 +156,9 @@ export interface PhaseResult {
 
 /**
  * Runs `op` on every item with `concurrency` closed-loop streams: each stream hands its next request to
- * the server as soon as its previous one completed. A request is dispatched from its own macrotask
- * (setImmediate), as a socket read would deliver it, so the event loop can turn between requests, and
- * the loop is as blocked as a real server's would be.
+ * the server as soon as its previous one completed. Requests start through the server's pacer (one per
+ * event-loop turn, src/server/pacer.ts), as the runner starts them, so the loop is as blocked as a real
+ * server's would be.
  */
 export async function runPhase<T>(
   items: readonly T[],
@@ -168,13 +169,16 @@ export async function runPhase<T>(
   const service: number[] = [];
   const serviceCpu: number[] = [];
   let next = 0;
+  // [LOGIN-RES-2] as the server's runner does: one request started per event-loop turn.
+  const pace = turnPacer();
   const t0 = performance.now();
   const stream = async () => {
     while (next < items.length) {
       const item = items[next++]!;
       const queued = performance.now();
+      await pace();
       await new Promise<void>((resolve, reject) => {
-        setImmediate(() => {
+        {
           const start = performance.now();
           const cpu = process.cpuUsage();
           op(item).then(() => {
@@ -184,7 +188,7 @@ export async function runPhase<T>(
             service.push(end - start);
             resolve();
           }, reject);
-        });
+        }
       });
     }
   };

@@ -14,5 +14,6 @@ export * from './limits/index.js';
 export * from './server/core.js';
 export * from './server/errors.js';
 export * from './server/gate.js';
+export * from './server/pacer.js';
 export * from './server/runner.js';
 export * from './store/index.js';

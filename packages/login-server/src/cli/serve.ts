@@ -15,6 +15,7 @@ import { createRealTransport, type Transport } from '@parley/net';
 import { nodeCrypto } from '@parley/wire';
 import { type Logger, pino } from 'pino';
 import { LoginServerCore } from '../server/core.js';
+import { turnPacer } from '../server/pacer.js';
 import { LoginServer } from '../server/runner.js';
 import { openStoreForCli } from './admin.js';
 import { type Io, listenAddress, redactUrl, wallClock } from './common.js';
@@ -140,6 +141,7 @@ export async function serve(o: ServeOptions, io: Io, log: Logger = createLogger(
       ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
       ...(o.refreshIntervalMs !== undefined ? { refreshIntervalMs: o.refreshIntervalMs } : {}),
       log: (event, fields) => log[logLevelOf(event)]({ event, ...fields }, event),
+      pace: turnPacer(), // [LOGIN-RES-2] one request started per event-loop turn
     });
     const stopped = stopSignal(log);
     // A bug that escapes every handler: logged as one fatal line; the store needs no cleanup (LOGIN-STORE-4).

@@ -27,6 +27,7 @@ import {
 import { StreamChannel } from '../channel/stream-channel.js';
 import type { LoginServerCore, Session } from './core.js';
 import { BusyError } from './errors.js';
+import type { Pace } from './pacer.js';
 
 export interface LoginServerOptions {
   transport: Transport;
@@ -44,6 +45,11 @@ export interface LoginServerOptions {
   refreshIntervalMs?: number;
   /** Structured log events (the CLI logs them with pino). */
   log?: (event: string, fields: Record<string, unknown>) => void;
+  /**
+   * Awaited before each request is handled ([LOGIN-RES-2]): `turnPacer()` on real sockets starts one
+   * request per event-loop turn. Without it, requests start as soon as they are read (the simulator).
+   */
+  pace?: Pace;
 }
 
 export interface LoginServerStats {
@@ -63,7 +69,7 @@ interface Conn {
 }
 
 export class LoginServer {
-  readonly #o: Required<Omit<LoginServerOptions, 'log'>> & Pick<LoginServerOptions, 'log'>;
+  readonly #o: Required<Omit<LoginServerOptions, 'log' | 'pace'>> & Pick<LoginServerOptions, 'log' | 'pace'>;
   readonly #clock: Clock;
   readonly #conns = new Set<Conn>();
   readonly #cache = new VerifiedCertificateCache();
@@ -188,6 +194,8 @@ export class LoginServer {
         const packet = conn.queue.shift();
         if (packet === undefined || conn.channel.closed || conn.session === undefined) return;
         this.stats.requests++;
+        if (this.#o.pace !== undefined) await this.#o.pace();
+        if (conn.channel.closed) return;
         await this.#handle(conn, conn.session, packet);
       }
     } finally {
