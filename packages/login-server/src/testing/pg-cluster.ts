@@ -263,3 +263,22 @@ async function startCluster(fsync: boolean): Promise<Cluster> {
     if (attempt >= 3) fail('pg_ctl start', start);
   }
 }
+
+/**
+ * Waits until no session of `applicationName` is left on the server `admin` is connected to: after a
+ * client process is killed, PostgreSQL notices the closed connections and rolls back what was open.
+ */
+export async function waitForSessionsToEnd(
+  admin: pg.Client | pg.Pool,
+  applicationName: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  for (let waited = 0; waited <= timeoutMs; waited += 50) {
+    const r = await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [
+      applicationName,
+    ]);
+    if (r.rows[0]?.n === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the sessions of ${applicationName} did not end within ${timeoutMs} ms`);
+}

@@ -23,7 +23,13 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opaqueReady } from '../../src/accounts/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
-import { type PgDatabase, type PgServer, pgAvailability, startPg } from '../../src/testing/pg-cluster.js';
+import {
+  type PgDatabase,
+  type PgServer,
+  pgAvailability,
+  startPg,
+  waitForSessionsToEnd,
+} from '../../src/testing/pg-cluster.js';
 import { cli, cliJson, connect, device, LOADER, PASSWORD, type ServeProcess, serve } from './fixtures.js';
 
 const BURST = fileURLToPath(new URL('./fixtures/register-burst.ts', import.meta.url));
@@ -231,17 +237,7 @@ describe.runIf(available.ok)('crash safety of serve: PostgreSQL', () => {
         salt: 0x9a,
         stopWith: 'SIGTERM',
         openStore: () => openStore(db.url),
-        async afterKill() {
-          // The database notices the closed connections and ends the sessions, rolling back what was open.
-          for (let t = 0; t < 200; t++) {
-            const r = await admin.query(
-              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'parley-login-server'",
-            );
-            if (r.rows[0]?.n === 0) return;
-            await new Promise((resolve) => setTimeout(resolve, 50));
-          }
-          throw new Error("the killed server's sessions did not end");
-        },
+        afterKill: () => waitForSessionsToEnd(admin, 'parley-login-server'),
       });
     } finally {
       await admin.end();

@@ -22,7 +22,13 @@ import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/store/index.js';
-import { type PgDatabase, type PgServer, pgAvailability, startPg } from '../../src/testing/pg-cluster.js';
+import {
+  type PgDatabase,
+  type PgServer,
+  pgAvailability,
+  startPg,
+  waitForSessionsToEnd,
+} from '../../src/testing/pg-cluster.js';
 import { certificate, contactBlob, registrationRecord, username } from './fixtures/crash-data.js';
 
 const LOADER = pathToFileURL(fileURLToPath(new URL('../fixtures/ts-loader.mjs', import.meta.url))).href;
@@ -194,17 +200,7 @@ describe.runIf(available.ok)('crash safety: PostgreSQL', () => {
             (await admin.query(`SELECT coalesce(max(serial), 0) AS m FROM "${schema}".certificates`)).rows[0]?.m,
           );
         },
-        async afterKill() {
-          // The server notices the closed connection and ends its session, rolling back what was open.
-          for (let t = 0; t < 100; t++) {
-            const r = await admin.query(
-              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'parley-login-server'",
-            );
-            if (r.rows[0]?.n === 0) return;
-            await new Promise((resolve) => setTimeout(resolve, 50));
-          }
-          throw new Error("the killed client's sessions did not end");
-        },
+        afterKill: () => waitForSessionsToEnd(admin, 'parley-login-server'),
       });
     } finally {
       await admin.end();
