@@ -53,7 +53,7 @@ export class SeededRandom implements Random {
     return new SeededRandom(hashSeed(seed), kind, index);
   }
 
-  /** @internal The four state words as int32 (SimHost keeps its link stream's state inline: simulator.ts). */
+  /** @internal The four state words as int32 (hosts' link streams live in `Simulator.linkState`: simulator.ts). */
   stateWords(): [number, number, number, number] {
     return [this.a | 0, this.b | 0, this.c | 0, this.d | 0];
   }
@@ -86,7 +86,7 @@ export class SeededRandom implements Random {
 
 /**
  * `length` bytes from a stream of uint32 words, each word's bytes little-endian: the one byte layout of
- * every simulator random stream (a host's link stream, kept inline in the host, uses it too).
+ * every simulator random stream (a host's link stream, kept in `Simulator.linkState`, uses it too).
  */
 export function bytesFromWords(length: number, next: () => number): Uint8Array {
   const out = new Uint8Array(length);

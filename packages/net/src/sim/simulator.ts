@@ -9,9 +9,24 @@
  * order; each host draws from its own generators (one for its Transport, one for its link), derived from
  * the seed and the host's index, so adding a host or drawing more on one host perturbs no other host.
  *
- * Cost: an idle host is one object, its address string and a Map entry; generators (but the link stream's
- * four words of state, kept in the host), clocks and socket tables are created on first use. A datagram in
- * flight is one object (the event itself, recycled).
+ * Cost: an idle host is one object, its address string, a Map entry and a 16-byte row of `linkState` (its
+ * link stream's four words of state); generators, clocks and socket tables are created on first use.
+ *
+ * Speed (the target: >= 1,000,000 datagram deliveries per second with 100,000 hosts on one core; the bench
+ * is bench/sim.ts). With that many hosts every object a delivery touches is a likely cache miss, which
+ * costs about as much as all the computing a delivery does, so the datagram path is laid out for memory:
+ * - A datagram from a public host to an address the simulator made for a socket (SimAddress: what `local`
+ *   and every `from` are) takes a fast path (`sendDatagram`): no routing table, no middlebox, and no
+ *   object: it is a packet entry of the event queue (event-queue.ts) holding the receiving socket, the
+ *   payload and the source. Its delivery (`deliverPacket`) touches the receiving socket and the handler.
+ *   Every other datagram (and every one while a trace is recorded) takes the general path and is a
+ *   `Datagram` event object; both paths make the same random draws in the same order, so a run is the same
+ *   on either (test/sim/fast-path.test.ts checks it).
+ * - Struct of arrays for per-host state the path needs: the link streams' state is one Int32Array
+ *   (`linkState`, row = host index) rather than a field group of each host; a socket carries its host's
+ *   index and a shared SocketPath (simulator, link, edge), so neither host object is read.
+ * - The queue reads ahead (warming) the sockets, handlers and link-stream rows of the next bucket of
+ *   events, so those cache misses overlap instead of stalling one by one (event-queue.ts).
  *
  * Semantics chosen (streams: stream.ts):
  * - Path: a packet crosses the sender's access link and the receiver's (link.ts). Loss, MTU, middleboxes
@@ -36,7 +51,7 @@ import type {
   UdpOptions,
 } from '../transport.js';
 import { type Clock, type NetAddress, NetError, type Random, type Timer, type Transport } from '../transport.js';
-import { EventQueue, SimEvent } from './event-queue.js';
+import { EventQueue, type PacketTarget, SimEvent, type Warmable } from './event-queue.js';
 import { Firewall, type FirewallConfig } from './firewall.js';
 import { DEFAULT_LINK, type LinkConfig, resolveLink, UDP_OVERHEAD } from './link.js';
 import type { Protocol } from './middlebox.js';
@@ -110,26 +125,36 @@ export class HostTask extends SimEvent implements Timer {
   }
 }
 
-/** A datagram in flight: the packet and its queue entry in one object, recycled after delivery. */
+/**
+ * A datagram in flight: the packet and its queue entry in one object, recycled after delivery. Fields in
+ * the order delivery reads them (V8 lays them out in that order): what every delivery needs first, what
+ * only a slow path (closed socket, trace) needs last.
+ */
 class Datagram extends SimEvent {
+  readonly sim: Simulator;
   /** The receiving socket when known at sending time (a direct route), else undefined: look it up by port. */
   socket: SimUdpSocket | undefined = undefined;
-  host: SimHost | undefined = undefined;
-  /** Virtual time of sending: a host that crashed after it never gets it. */
-  sentAt = 0;
-  port = 0;
+  data: Uint8Array = EMPTY;
   from: NetAddress = NOWHERE;
   to: NetAddress = NOWHERE;
-  data: Uint8Array = EMPTY;
-  constructor(readonly sim: Simulator) {
+  host: SimHost | undefined = undefined;
+  port = 0;
+  /** Virtual time of sending: a host that crashed after it never gets it (read only when the socket closed). */
+  sentAt = 0;
+  constructor(sim: Simulator) {
     super();
+    this.sim = sim;
   }
   fire(): void {
     this.sim.deliverDatagram(this);
   }
+  override warm(): Warmable | undefined {
+    // Reads the first and the last field delivery reads (an object may straddle two cache lines).
+    return this.from === NOWHERE ? undefined : this.socket;
+  }
 }
 
-/** The link random stream of a host, as a `Random` over the state the host keeps inline. */
+/** The link random stream of a host, as a `Random` over its row of `Simulator.linkState`. */
 class HostLinkRandom implements Random {
   constructor(private readonly host: SimHost) {}
   uint32(): number {
@@ -194,20 +219,68 @@ export class SimAddress implements NetAddress {
   }
 }
 
-export class SimUdpSocket {
+/**
+ * @internal What the datagram path needs of a socket's host besides its index, shared by every socket of
+ * the simulator whose host has the same link and the same kind of edge (Simulator.socketPath): one object
+ * for thousands of hosts, so it stays in cache.
+ */
+export interface SocketPath {
+  readonly sim: Simulator;
+  /** The host's link (`SimHost.link`). */
+  readonly link: LinkConfig;
+  /** No NAT or firewall in front of the host: a datagram may take a direct route (SimAddress). */
+  readonly unboxed: boolean;
+}
+
+/**
+ * A UDP socket. It is the one object of its host that every delivery to it and every send from it must
+ * touch (the handler is called through it; protocol code calls `send` on it), so it carries, first in its
+ * layout, everything the datagram path needs: the handler, the address, the host's index (its link
+ * stream's state is a row of `Simulator.linkState`) and its path (simulator, link, edge; shared). A
+ * datagram's path then touches neither the sending nor the receiving `SimHost` object (among 100,000
+ * hosts each object touched is a cache miss), unless a slow path (middlebox, partition, finite bandwidth,
+ * closed socket) needs it. The hot fields are six words, so they usually share a cache line or two.
+ */
+export class SimUdpSocket implements PacketTarget {
   closed = false;
-  private bound: NetAddress | undefined;
   /** @internal `handlers.onMessage`, taken at creation (transport.ts: callbacks are given at creation). */
   readonly onMessage: UdpHandlers['onMessage'];
+  readonly handlers: UdpHandlers;
   readonly address: SimAddress;
+  /** @internal */ readonly path: SocketPath;
+  /** @internal The host's index (`SimHost.index`). */
+  readonly hostIndex: number;
+  readonly host: SimHost;
+  private bound: NetAddress | undefined = undefined;
 
-  constructor(
-    readonly host: SimHost,
-    port: number,
-    readonly handlers: UdpHandlers,
-  ) {
+  constructor(host: SimHost, port: number, handlers: UdpHandlers) {
     this.onMessage = handlers.onMessage;
+    this.handlers = handlers;
     this.address = new SimAddress(host.address, port, this, host.box === undefined ? host : undefined);
+    this.path = host.sim.socketPath(host);
+    this.hostIndex = host.index;
+    this.host = host;
+  }
+
+  /** @internal A packet for this socket (event-queue.ts), outside the simulator's run loop. */
+  receive(data: Uint8Array, from: unknown, sentAt: number): void {
+    this.path.sim.deliverPacket(this, data, from as NetAddress, sentAt);
+  }
+
+  /**
+   * @internal EventQueue warming: reads what a delivery to this socket, and a send from it, will read. The
+   * socket's first and last hot fields (an object may straddle cache lines)…
+   */
+  warmNext(): Warmable | undefined {
+    return this.closed || this.hostIndex < 0 ? undefined : this;
+  }
+
+  /**
+   * @internal … then the handler's function object (`typeof` reads its map), which the call will need, and
+   * the row of the host's link stream, which its answer (if it sends one) draws from.
+   */
+  warmLast(): number {
+    return (typeof this.onMessage === 'function' ? 1 : 2) ^ this.path.sim.linkState[4 * this.hostIndex]!;
   }
 
   /** The bound address; undefined until `onReady` ran (transport.ts). */
@@ -224,7 +297,7 @@ export class SimUdpSocket {
 
   send(data: Uint8Array, to: NetAddress): void {
     if (this.closed) return;
-    this.host.sim.sendDatagram(this, data, to);
+    this.path.sim.sendDatagram(this, data, to);
   }
 
   close(): void {
@@ -259,16 +332,6 @@ export class SimHost implements Transport {
   private transportRandom: SeededRandom | undefined;
   private linkRng: HostLinkRandom | undefined;
   private hostClock: HostClock | undefined;
-  /**
-   * @internal The state of the link's random stream (sfc32, random.ts), as int32 fields of the host itself
-   * rather than a generator object of its own: a send already reads the host, so a draw costs no extra
-   * memory access (among 100,000 hosts each object touched is a cache miss). The stream is the one
-   * `SeededRandom(seedHash, StreamKind.HostLink, index)` gives.
-   */
-  lr0: number;
-  /** @internal */ lr1: number;
-  /** @internal */ lr2: number;
-  /** @internal */ lr3: number;
 
   constructor(
     readonly sim: Simulator,
@@ -278,31 +341,16 @@ export class SimHost implements Transport {
     readonly link: LinkConfig,
     /** The NAT or firewall in front of the host, if any. @internal */
     readonly box: BoxNode | undefined,
-  ) {
-    const [a, b, c, d] = new SeededRandom(sim.seedHash, StreamKind.HostLink, index).stateWords();
-    this.lr0 = a;
-    this.lr1 = b;
-    this.lr2 = c;
-    this.lr3 = d;
-  }
+  ) {}
 
-  /** @internal The next uint32 of the link's stream: SeededRandom.uint32 (random.ts) on the inline state. */
+  /** @internal The next uint32 of the link's stream (its state is a row of `Simulator.linkState`). */
   linkUint32(): number {
-    const a = this.lr0;
-    const b = this.lr1;
-    const c = this.lr2;
-    const d = this.lr3;
-    const t = (((a + b) | 0) + d) | 0;
-    this.lr3 = (d + 1) | 0;
-    this.lr0 = b ^ (b >>> 9);
-    this.lr1 = (c + (c << 3)) | 0;
-    this.lr2 = (((c << 21) | (c >>> 11)) + t) | 0;
-    return t >>> 0;
+    return this.sim.linkUint32(this.index);
   }
 
   /** @internal A float in [0, 1) from the link's stream: SeededRandom.float (random.ts). */
   linkFloat(): number {
-    return this.linkUint32() / 4294967296;
+    return this.sim.linkUint32(this.index) / 4294967296;
   }
 
   get clock(): Clock {
@@ -317,7 +365,7 @@ export class SimHost implements Transport {
     return this.transportRandom;
   }
 
-  /** @internal Loss and jitter draws of this host's link (a view of the inline state). */
+  /** @internal Loss and jitter draws of this host's link (a view of its row of `Simulator.linkState`). */
   get linkRandom(): HostLinkRandom {
     if (this.linkRng === undefined) this.linkRng = new HostLinkRandom(this);
     return this.linkRng;
@@ -482,8 +530,6 @@ export class Simulator {
   readonly clock: Clock;
 
   private nowMs = 0;
-  /** @internal Written by the run loop's prefetch only (`run`); means nothing. */
-  prefetched = false;
   private readonly hosts: SimHost[] = [];
   /** The internet: public addresses to hosts, NAT boxes (their public address) or firewalled hosts. */
   private readonly publicAddrs = new Map<string, SimHost | BoxNode>();
@@ -491,6 +537,16 @@ export class Simulator {
   private nextPublic = FIRST_PUBLIC + 1;
   private partitions: Partition[] = [];
   private readonly freeDatagrams: Datagram[] = [];
+  /**
+   * @internal The state of every host's link random stream (sfc32, random.ts): row i (four int32 words
+   * at 4i) is host i's, the stream `SeededRandom(seedHash, StreamKind.HostLink, i)` gives. A struct of
+   * arrays rather than a generator object per host: a send draws its loss and jitter here, in a dense
+   * table of 16 bytes per host (1.6 MB for 100,000 hosts), rather than in a scattered object of its own;
+   * and the event queue reads the row ahead, with the receiving socket, before a delivery's answer needs
+   * it (SimUdpSocket.warmLast). Grown by doubling as hosts are added.
+   */
+  linkState = new Int32Array(64);
+  private readonly socketPaths: SocketPath[] = [];
 
   // Routing results (scratch, to keep the datagram path allocation-free).
   private rHost: SimHost | undefined;
@@ -542,7 +598,7 @@ export class Simulator {
   step(): boolean {
     const ev = this.queue.pop();
     if (ev === undefined) return false;
-    this.nowMs = ev.time;
+    this.nowMs = this.queue.poppedTime;
     this.eventsRun++;
     ev.fire();
     return true;
@@ -557,16 +613,17 @@ export class Simulator {
     const max = options.maxEvents ?? Number.POSITIVE_INFINITY;
     const queue = this.queue;
     let n = 0;
-    while (n < max && queue.size !== 0 && queue.peekTime() <= until) {
-      const ev = queue.pop()!;
-      // Touch the next event (and a datagram's receiving socket) before running this one: their cache
-      // misses then overlap with this event's work instead of each stalling the next (a prefetch; the
-      // value read is kept only so the reads are not optimised away).
-      const next = queue.peek();
-      if (next instanceof Datagram) this.prefetched = next.socket?.closed === true;
-      this.nowMs = ev.time;
+    while (n < max) {
+      // A packet (a datagram on the direct path: no event object) or an event; the time comes from the
+      // queue's keys, so nothing of the entry is read before it runs.
+      const item = queue.takeDue(until);
+      if (item === undefined) break;
+      this.nowMs = queue.poppedTime;
       n++;
-      ev.fire();
+      const data = queue.poppedData;
+      if (data !== undefined)
+        this.deliverPacket(item as SimUdpSocket, data, queue.poppedFrom as NetAddress, queue.poppedStamp);
+      else (item as SimEvent).fire();
     }
     this.eventsRun += n;
     if (n < max && until !== Number.POSITIVE_INFINITY && this.nowMs < until) this.nowMs = until;
@@ -633,7 +690,46 @@ export class Simulator {
       }
     }
     this.hosts.push(host);
+    this.initLinkState(index);
     return host;
+  }
+
+  /** @internal The shared SocketPath of `host`'s sockets. */
+  socketPath(host: SimHost): SocketPath {
+    const unboxed = host.box === undefined;
+    let path = this.socketPaths.find((p) => p.link === host.link && p.unboxed === unboxed);
+    if (path === undefined) {
+      path = { sim: this, link: host.link, unboxed };
+      // Hosts mostly share a few links; past a handful, a path per socket is as good (and the search short).
+      if (this.socketPaths.length < 16) this.socketPaths.push(path);
+    }
+    return path;
+  }
+
+  /** Row `index` of `linkState`: the seeded state of host `index`'s link stream. */
+  private initLinkState(index: number): void {
+    if (4 * index + 4 > this.linkState.length) {
+      const grown = new Int32Array(2 * this.linkState.length);
+      grown.set(this.linkState);
+      this.linkState = grown;
+    }
+    this.linkState.set(new SeededRandom(this.seedHash, StreamKind.HostLink, index).stateWords(), 4 * index);
+  }
+
+  /** @internal The next uint32 of host `index`'s link stream: SeededRandom.uint32 (random.ts) on its row. */
+  linkUint32(index: number): number {
+    const s = this.linkState;
+    const i = 4 * index;
+    const a = s[i]!;
+    const b = s[i + 1]!;
+    const c = s[i + 2]!;
+    const d = s[i + 3]!;
+    const t = (((a + b) | 0) + d) | 0;
+    s[i] = b ^ (b >>> 9);
+    s[i + 1] = (c + (c << 3)) | 0;
+    s[i + 2] = (((c << 21) | (c >>> 11)) + t) | 0;
+    s[i + 3] = (d + 1) | 0;
+    return t >>> 0;
   }
 
   /**
@@ -780,8 +876,23 @@ export class Simulator {
    * caller did it: streams serialise before departure), both latencies with jitter, downlink serialisation.
    */
   arrivalTime(src: SimHost, dst: SimHost, dl: LinkConfig, wireBytes: number, serialised: boolean): number {
+    return this.arrival(src, src.index, src.link, dst, dl, wireBytes, serialised);
+  }
+
+  /**
+   * arrivalTime with the sender's index and link given (a socket carries them): the hosts' objects are
+   * read only for finite bandwidths.
+   */
+  private arrival(
+    src: SimHost,
+    srcIndex: number,
+    sl: LinkConfig,
+    dst: SimHost,
+    dl: LinkConfig,
+    wireBytes: number,
+    serialised: boolean,
+  ): number {
     let t = this.nowMs;
-    const sl = src.link;
     if (!serialised && sl.bandwidth !== Number.POSITIVE_INFINITY) {
       t = Math.max(t, src.txFreeAt) + (wireBytes * 1000) / sl.bandwidth;
       src.txFreeAt = t;
@@ -789,13 +900,13 @@ export class Simulator {
     t += sl.latencyMs;
     // Both links' jitter is drawn from the sender's link stream: a packet's fate depends on its sender's
     // stream only, and the receiver's state is not touched before delivery.
-    if (sl.jitterMs > 0) t += src.linkFloat() * sl.jitterMs;
+    if (sl.jitterMs > 0) t += (this.linkUint32(srcIndex) / 4294967296) * sl.jitterMs;
     if (dl.bandwidth !== Number.POSITIVE_INFINITY) {
       t = Math.max(t, dst.rxFreeAt) + (wireBytes * 1000) / dl.bandwidth;
       dst.rxFreeAt = t;
     }
     t += dl.latencyMs;
-    if (dl.jitterMs > 0) t += src.linkFloat() * dl.jitterMs;
+    if (dl.jitterMs > 0) t += (this.linkUint32(srcIndex) / 4294967296) * dl.jitterMs;
     return t;
   }
 
@@ -803,30 +914,85 @@ export class Simulator {
 
   /** @internal */
   sendDatagram(socket: SimUdpSocket, data: Uint8Array, to: NetAddress): void {
-    const src = socket.host;
+    // The fast path: no trace, public to public with nothing in between, to an address the simulator made
+    // for a socket (SimAddress). It reads the sending socket (not its host: see SimUdpSocket) and the
+    // destination address, draws from the sender's link stream, and queues a packet entry (no object).
+    // It is sendGeneral's path for such a datagram step for step, with the same draws in the same order:
+    // only smaller, so that V8 compiles it without calls (every call here would box a double argument).
+    const size = data.length;
+    const sl = socket.path.link;
+    if (this.trace !== undefined || size + UDP_OVERHEAD > sl.mtu) {
+      this.sendGeneral(socket, data, to);
+      return;
+    }
+    const srcIndex = socket.hostIndex;
+    if (sl.loss > 0 && this.linkUint32(srcIndex) / 4294967296 < sl.loss) return; // lost (no trace to record it)
+    const direct = socket.path.unboxed && this.partitions.length === 0 ? SimAddress.direct(to) : undefined;
+    const dstSocket = direct?.ownerSocket;
+    if (direct === undefined || dstSocket === undefined) {
+      this.sendRouted(socket, data, to, direct);
+      return;
+    }
+    const dl = direct.ownerLink;
+    if (size + UDP_OVERHEAD > dl.mtu) return; // dropped ('mtu')
+    if (dl.loss > 0 && this.linkUint32(srcIndex) / 4294967296 < dl.loss) return; // lost
+    let t: number;
+    if (sl.bandwidth === Number.POSITIVE_INFINITY && dl.bandwidth === Number.POSITIVE_INFINITY) {
+      // `arrival` without serialisation, its additions in its order (the same floating-point result).
+      t = this.nowMs;
+      t += sl.latencyMs;
+      if (sl.jitterMs > 0) t += (this.linkUint32(srcIndex) / 4294967296) * sl.jitterMs;
+      t += dl.latencyMs;
+      if (dl.jitterMs > 0) t += (this.linkUint32(srcIndex) / 4294967296) * dl.jitterMs;
+    } else t = this.arrival(socket.host, srcIndex, sl, direct.ownerHost, dl, size + UDP_OVERHEAD, false);
+    // A packet entry of the queue, stamped with the time of sending (event-queue.ts, deliverPacket).
+    this.queue.pushPacket(dstSocket, data, socket.address, this.nowMs, t);
+  }
+
+  /** sendDatagram, every case: a trace, middleboxes, partitions, any destination address. */
+  private sendGeneral(socket: SimUdpSocket, data: Uint8Array, to: NetAddress): void {
+    // The sending host's object (`socket.host`) is read only on slow paths: see SimUdpSocket.
     const from = socket.address;
+    const srcIndex = socket.hostIndex;
     const size = data.length;
     const trace = this.trace;
     if (trace !== undefined) trace.record(this.nowMs, 'udp', 'sent', from, to, data, size);
-    const sl = src.link;
+    const sl = socket.path.link;
     if (size + UDP_OVERHEAD > sl.mtu) {
       // The sending host knows its own link's MTU: the OS reports it (transport.ts).
       this.dropDatagram(from, to, data, 'mtu');
       const onError = socket.handlers.onError;
       if (onError !== undefined)
-        src.schedule(0, () => onError(new NetError('EMSGSIZE', `${size} bytes over MTU ${sl.mtu}`)));
+        socket.host.schedule(0, () => onError(new NetError('EMSGSIZE', `${size} bytes over MTU ${sl.mtu}`)));
       return;
     }
-    if (sl.loss > 0 && src.linkFloat() < sl.loss) {
+    if (sl.loss > 0 && this.linkUint32(srcIndex) / 4294967296 < sl.loss) {
       this.dropDatagram(from, to, data, 'loss');
       return;
     }
+    this.sendRouted(
+      socket,
+      data,
+      to,
+      socket.path.unboxed && this.partitions.length === 0 ? SimAddress.direct(to) : undefined,
+    );
+  }
+
+  /**
+   * sendGeneral after the sender's link: routing (unless `direct`, the destination as a direct route),
+   * the receiver's link, and the datagram queued.
+   */
+  private sendRouted(socket: SimUdpSocket, data: Uint8Array, to: NetAddress, direct: SimAddress | undefined): void {
+    const from = socket.address;
+    const srcIndex = socket.hostIndex;
+    const size = data.length;
+    const trace = this.trace;
+    const sl = socket.path.link;
     let dst: SimHost;
     let dl: LinkConfig;
     let dstSocket: SimUdpSocket | undefined;
     let port: number;
     let seenFrom: NetAddress;
-    const direct = src.box === undefined && this.partitions.length === 0 ? SimAddress.direct(to) : undefined;
     if (direct !== undefined) {
       // Public to public, nothing in between: the address knows where it goes (SimAddress).
       dst = direct.ownerHost;
@@ -835,7 +1001,7 @@ export class Simulator {
       port = direct.port;
       seenFrom = from;
     } else {
-      const reason = this.route('udp', src, from, to);
+      const reason = this.route('udp', socket.host, from, to);
       if (reason !== undefined) {
         this.dropDatagram(from, to, data, reason);
         return;
@@ -850,21 +1016,45 @@ export class Simulator {
       this.dropDatagram(from, to, data, 'mtu');
       return;
     }
-    if (dl.loss > 0 && src.linkFloat() < dl.loss) {
+    if (dl.loss > 0 && this.linkUint32(srcIndex) / 4294967296 < dl.loss) {
       this.dropDatagram(from, to, data, 'loss');
       return;
     }
-    const t = this.arrivalTime(src, dst, dl, size + UDP_OVERHEAD, false);
+    const t = this.arrival(socket.host, srcIndex, sl, dst, dl, size + UDP_OVERHEAD, false);
+    if (dstSocket !== undefined && trace === undefined) {
+      // The direct path: a packet entry of the queue, stamped with the time of sending (event-queue.ts).
+      this.queue.pushPacket(dstSocket, data, seenFrom, this.nowMs, t);
+      return;
+    }
     let d = this.freeDatagrams.pop();
     if (d === undefined) d = new Datagram(this);
     d.socket = dstSocket;
-    d.host = dst;
-    d.sentAt = this.nowMs;
-    d.port = port;
+    d.data = data;
     d.from = seenFrom;
     d.to = to;
-    d.data = data;
+    d.host = dst;
+    d.port = port;
+    d.sentAt = this.nowMs;
     this.queue.push(d, t);
+  }
+
+  /**
+   * @internal Delivers a packet of the direct path (sendDatagram): `socket` is the one the destination
+   * address was made for, `sentAt` the time of sending. The trace is off (else the datagram would have
+   * taken the Datagram path), so a drop records nothing.
+   */
+  deliverPacket(socket: SimUdpSocket, data: Uint8Array, from: NetAddress, sentAt: number): void {
+    // A socket still open is still bound there, and its host has not crashed since (a crash closes every
+    // socket): no need to look at the host.
+    if (socket.closed) {
+      const dst = socket.host;
+      if (!dst.up || dst.crashedAt >= sentAt) return; // 'crashed'
+      const other = dst.udpSocket(socket.address.port);
+      if (other === undefined) return; // 'no-listener'
+      socket = other;
+    }
+    this.deliveries++;
+    socket.onMessage.call(socket.handlers, data, from);
   }
 
   private dropDatagram(from: NetAddress, to: NetAddress, data: Uint8Array, reason: DropReason): void {
@@ -873,23 +1063,22 @@ export class Simulator {
 
   /** @internal */
   deliverDatagram(d: Datagram): void {
-    const dst = d.host!;
-    const from = d.from;
-    const data = d.data;
-    const to = d.to;
     let socket = d.socket;
-    const sentAt = d.sentAt;
-    const port = d.port;
+    const data = d.data;
+    const from = d.from;
     // Recycled before the handler runs (which may send): a pool of datagrams keeps the hot path free of
-    // allocation and of objects that live long enough to be promoted by the GC.
-    d.data = EMPTY;
-    d.from = d.to = NOWHERE;
+    // allocation and of objects that live long enough to be promoted by the GC. (A datagram is reused only
+    // by a send, so the fields read below on the slow path are still this datagram's.)
     d.socket = undefined;
+    d.data = EMPTY;
     this.freeDatagrams.push(d);
     // A socket still open is still bound there, and its host has not crashed since (a crash closes every
     // socket): no need to look at the host.
     if (socket === undefined || socket.closed) {
-      if (!dst.up || dst.crashedAt >= sentAt) {
+      const to = d.to;
+      const dst = d.host!;
+      const port = d.port;
+      if (!dst.up || dst.crashedAt >= d.sentAt) {
         this.dropDatagram(from, to, data, 'crashed');
         return;
       }
