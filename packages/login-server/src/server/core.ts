@@ -40,6 +40,7 @@ import {
   type PacketBody,
   type PeerIdentity,
   ProtocolViolation,
+  parley,
   RequestRefused,
   Role,
   SignatureContext,
@@ -709,24 +710,28 @@ function entryOf(r: SupernodeRecord): SupernodeListEntry {
   return { ...e, loadPercent: r.capacity > 0 ? Math.min(100, Math.floor((r.load * 100) / r.capacity)) : 0 };
 }
 
+/** The stored entry is login.proto's own SupernodeEntry encoding (the store keeps it opaque). */
 const encodeEntry = (e: SupernodeListEntry): Uint8Array =>
-  new TextEncoder().encode(
-    JSON.stringify({
-      ...e,
-      keyId: hex(e.keyId),
-      endpoints: e.endpoints.map((x) => ({ ...x, address: hex(x.address) })),
-    }),
-  );
+  parley.v1.SupernodeEntry.encode({
+    keyId: e.keyId,
+    endpoints: e.endpoints,
+    software: e.software,
+    loadPercent: e.loadPercent,
+    hosted: e.hosted,
+    notAfter: e.notAfterMs,
+  } as unknown as parley.v1.SupernodeEntry.$Properties).finish();
 function decodeEntry(b: Uint8Array): SupernodeListEntry {
-  const j = JSON.parse(new TextDecoder().decode(b));
+  const m = parley.v1.SupernodeEntry.decode(b);
   return {
-    ...j,
-    keyId: unhex(j.keyId),
-    endpoints: j.endpoints.map((x: { protocol: number; address: string; port: number }) => ({
-      ...x,
-      address: unhex(x.address),
+    keyId: Uint8Array.from(m.keyId),
+    endpoints: m.endpoints.map((x) => ({
+      protocol: x.protocol ?? 0,
+      address: Uint8Array.from(x.address ?? []),
+      port: x.port ?? 0,
     })),
+    software: m.software,
+    loadPercent: m.loadPercent,
+    hosted: m.hosted,
+    notAfterMs: Number(m.notAfter),
   };
 }
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
