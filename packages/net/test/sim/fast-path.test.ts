@@ -196,21 +196,26 @@ describe('event queue with packet entries', () => {
     );
   });
 
-  it('a bucket of thousands (merge sort), with many equal times, runs in (time, insertion) order', () => {
-    const q = new EventQueue();
-    const log: string[] = [];
-    const target = new Target(log);
-    const r = new SeededRandom(7);
-    const expected: { t: number; i: number }[] = [];
-    // Two buckets of 1/128 ms each, far more events than the insertion sort takes; times from a small set.
-    for (let i = 0; i < 5000; i++) {
-      const t = 10 + r.below(64) / 4096;
-      if (i % 2 === 0) q.push(new Mark(`${i}`, log), t);
-      else q.pushPacket(target, new Uint8Array([i >> 8, i & 255]), undefined, t, t);
-      expected.push({ t, i });
-    }
-    expected.sort((a, b) => a.t - b.t || a.i - b.i);
-    while (q.size > 0) q.pop()!.fire();
-    expect(log).toEqual(expected.map((e) => (e.i % 2 === 0 ? `${e.i}` : `${e.i}@${e.t}`)));
-  });
+  // Buckets of every size class: insertion sort, sub-bucket distribution, merge sort.
+  it.each([5, 17, 40, 96, 97, 5000])(
+    'a bucket of %i events, many at equal times, runs in (time, insertion) order',
+    (n) => {
+      const q = new EventQueue();
+      const log: string[] = [];
+      const target = new Target(log);
+      const r = new SeededRandom(n);
+      const expected: { t: number; i: number }[] = [];
+      // All in one bucket of 1/128 ms (10 ms is bucket 1280): half the times from a small set (many equal),
+      // half anywhere in the bucket (several in one sub-bucket of the distribution).
+      for (let i = 0; i < n; i++) {
+        const t = 10 + (i % 4 < 2 ? r.below(4) / 4 : r.float()) / 128;
+        if (i % 2 === 0) q.push(new Mark(`${i}`, log), t);
+        else q.pushPacket(target, new Uint8Array([i >> 8, i & 255]), undefined, t, t);
+        expected.push({ t, i });
+      }
+      expected.sort((a, b) => a.t - b.t || a.i - b.i);
+      while (q.size > 0) q.pop()!.fire();
+      expect(log).toEqual(expected.map((e) => (e.i % 2 === 0 ? `${e.i}` : `${e.i}@${e.t}`)));
+    },
+  );
 });
