@@ -23,12 +23,14 @@
  * - Packets. Besides `SimEvent` objects, the queue holds packets: (target, data, from, stamp) stored in
  *   the entry itself (`pushPacket`), so a datagram in flight is no object at all and its delivery touches
  *   only the receiving socket (the target) and what the handler needs. A packet that lands outside the
- *   ring, or that `pop`/`peek` must return, becomes a `PacketEvent` (pooled).
+ *   ring, or that `pop`/`peek` must return, becomes a `PacketEvent` (pooled). The simulator's run loop
+ *   takes an entry of the current run by its index (`takeRunEntry`) and reads it in place: nothing is
+ *   handed over through the queue's fields.
  * - Warming. When a bucket becomes current, the entries of the next buckets (a few dozen events) are read
- *   ahead (`warmOn`, `warmRest`): the target socket of a packet (and through it the handler's function
- *   object and the host's row of link-stream state), the fields of an event object. These reads are
- *   independent of each other, so their cache misses overlap; made one by one when each event runs, each
- *   would stall.
+ *   ahead (`warmOn`): the target socket of a packet (and through it its handlers object, the handler's
+ *   function object and the host's row of link-stream state), the fields of an event object. The reads of one
+ *   entry are independent of the other entries', so their cache misses overlap; made one by one when each
+ *   event runs, each would stall.
  * - In the heaps the keys live in a typed array beside the events: sifting compares contiguous numbers
  *   instead of chasing a pointer per comparison; and the heaps are 4-ary (half the levels, siblings adjacent).
  *
@@ -191,8 +193,9 @@ export class EventQueue {
   private readonly count = new Int32Array(SLOTS);
   private readonly start = new Int32Array(SLOTS);
   private readonly cap = new Int32Array(SLOTS);
-  private refs: unknown[] = [];
-  private keys = new Float64Array(0);
+  /** @internal The arena (see above); read by the simulator's run loop after `takeRunEntry`. */
+  refs: unknown[] = [];
+  /** @internal */ keys = new Float64Array(0);
   /** First unused entry of the arena. */
   private top = 0;
   private inRing = 0;
@@ -221,9 +224,6 @@ export class EventQueue {
   /** Events warmed in buckets after the current one; `warmedCount[s]` of them in slot s. */
   private warmAhead = 0;
   private readonly warmedCount = new Int32Array(SLOTS);
-  /** Scratch lists of the warming's second and third steps. */
-  private readonly warmList: (Warmable | undefined)[] = [];
-  private readonly warmObjects: (Warmable | undefined)[] = [];
   /** @internal Kept only so that warming reads are not optimised away; means nothing. */
   warmed = 0;
   /**
@@ -363,6 +363,27 @@ export class EventQueue {
    */
   takeDue(until: number): Item | undefined {
     return this.takeIf(until, false);
+  }
+
+  /**
+   * @internal The run loop's take (Simulator.run), for the common case: if the earliest entry is one of the
+   * current run's (a ring entry) and due at `until` or before, removes it from the queue and returns its
+   * index e in `refs` and `keys`: item, data (undefined for an event object), source = refs[e .. e + 2],
+   * time, sequence, stamp = keys[e .. e + 2]. The caller reads the entry and clears its three refs. Returns
+   * -1 when nothing is due (or the queue is empty), -2 when the earliest due entry is elsewhere (`near`: use
+   * takeDue). Nothing is stored in the queue object but two counters: `take` hands an entry over in fields
+   * (poppedData, poppedFrom…), and each reference stored in a field costs a write barrier, whose check reads
+   * the header of the referenced object's page (often a cache miss), and each double a boxed store.
+   */
+  takeRunEntry(until: number): number {
+    if (this.n === 0) return -1;
+    if (this.runPos === this.runEnd && this.near.n === 0) this.advance();
+    if (!this.runFirst()) return this.near.keys[0]! <= until ? -2 : -1;
+    const p = this.runPos;
+    if (!(this.runTimes[p]! <= until)) return -1;
+    this.runPos = p + 1;
+    this.n--;
+    return this.runEntry(p);
   }
 
   private takeIf(until: number, always: boolean): Item | undefined {
@@ -516,8 +537,11 @@ export class EventQueue {
    * Keeps events after the current bucket warmed: when fewer than WARM_LOW are, warms the following
    * buckets, in order, until WARM_HIGH are. So dense traffic (dozens of events per bucket) warms a bucket or
    * two ahead and sparse traffic looks further, and either way a warming batch has dozens of events, whose
-   * cache misses overlap (a batch per sparse bucket would be an event at a time: a miss at a time).
-   * `warmedTo` only moves forward (a bucket is looked at once), at most WARM_SPAN buckets ahead.
+   * cache misses overlap (a batch per sparse bucket would be an event at a time: a miss at a time; and
+   * warming an entry or two per event taken, for the processor to overlap with the handler's own misses,
+   * measured slower than batches).
+   * `warmedTo` only moves forward (a bucket is looked at once), at most WARM_SPAN buckets ahead. Reads
+   * only: nothing observable changes.
    */
   private warmOn(current: number): void {
     if (this.warmAhead >= WARM_LOW) return;
@@ -526,10 +550,11 @@ export class EventQueue {
     const count = this.count;
     const refs = this.refs;
     const keys = this.keys;
-    const list = this.warmList;
-    let k = 0;
     let w = 0;
-    // First pass: every entry of the buckets, collecting what each needs next (see warmRest).
+    // One pass over the entries of the buckets: each entry's chain of reads (entry, socket, handler and
+    // link-stream row) is independent of the others', so the processor runs the chains of many
+    // iterations at once and their misses overlap. (Separate passes over lists of what to read next
+    // overlapped no better, and each list store cost a write barrier: see `takeRunEntry`.)
     while (this.warmAhead < WARM_HIGH && b < end) {
       b++;
       const slot = b & MASK;
@@ -541,12 +566,16 @@ export class EventQueue {
       const to = from + 3 * c;
       for (let i = from; i < to; i += 3) {
         const item = refs[i];
-        list[k++] = refs[i + 1] !== undefined ? (item as PacketTarget) : (item as SimEvent).warm();
+        const x = refs[i + 1] !== undefined ? (item as PacketTarget) : (item as SimEvent).warm();
+        if (x !== undefined) {
+          const o = x.warmNext();
+          if (o !== undefined) w ^= o.warmLast();
+        }
         w ^= keys[i]! > 0 ? 1 : 0; // the keys, which the sort will read
       }
     }
     this.warmedTo = b;
-    this.warmed = w ^ this.warmRest(k);
+    this.warmed = w;
   }
 
   /**
@@ -637,31 +666,5 @@ export class EventQueue {
     this.runSlot = slot;
     this.runPos = 0;
     this.runEnd = c;
-  }
-
-  /**
-   * The second and third passes of warming, over the k entries of `warmList` the first pass (warmOn)
-   * collected: those (a packet's target socket: its fields), then what they point to (a socket: its
-   * handler's function object, its host's link-stream row). Each pass is a run of independent reads with
-   * a small loop body, so many of its cache misses are in flight at once (a chain of reads per entry would
-   * stall on each). Reads only: nothing observable changes.
-   */
-  private warmRest(k: number): number {
-    const list = this.warmList;
-    const objects = this.warmObjects;
-    let w = 0;
-    for (let j = 0; j < k; j++) {
-      const x = list[j];
-      objects[j] = x === undefined ? undefined : x.warmNext();
-      list[j] = undefined;
-    }
-    for (let j = 0; j < k; j++) {
-      const o = objects[j];
-      if (o !== undefined) {
-        w ^= o.warmLast();
-        objects[j] = undefined;
-      }
-    }
-    return w;
   }
 }

@@ -16,9 +16,11 @@
  * is bench/sim.ts). With that many hosts every object a delivery touches is a likely cache miss, which
  * costs about as much as all the computing a delivery does, so the datagram path is laid out for memory:
  * - A datagram from a public host to an address the simulator made for a socket (SimAddress: what `local`
- *   and every `from` are) takes a fast path (`sendDatagram`): no routing table, no middlebox, and no
- *   object: it is a packet entry of the event queue (event-queue.ts) holding the receiving socket, the
- *   payload and the source. Its delivery (`deliverPacket`) touches the receiving socket and the handler.
+ *   and every `from` are), over lossless links of unlimited bandwidth, takes a fast path (`sendDatagram`):
+ *   no routing table, no middlebox, and no object: it is a packet entry of the event queue
+ *   (event-queue.ts) holding the receiving socket, the payload and the source. The run loop reads the
+ *   entry where it lies (`EventQueue.takeRunEntry`), and its delivery (`deliverPacket`) touches the
+ *   receiving socket, its handlers object and the handler.
  *   Every other datagram (and every one while a trace is recorded) takes the general path and is a
  *   `Datagram` event object; both paths make the same random draws in the same order, so a run is the same
  *   on either (test/sim/fast-path.test.ts checks it).
@@ -27,6 +29,11 @@
  *   index and a shared SocketPath (simulator, link, edge), so neither host object is read.
  * - The queue reads ahead (warming) the sockets, handlers and link-stream rows of the next bucket of
  *   events, so those cache misses overlap instead of stalling one by one (event-queue.ts).
+ * - Few instructions: the fast path tests each side's link with one comparison (SocketPath.fastMax) and
+ *   draws both jitters on a local copy of the sender's link-stream row; the handler is called as a
+ *   method (`handlers.onMessage(data, from)`, as the real transport calls it), so V8 learns the function
+ *   at the call site and calls it directly, or inlines it, where `.call` on a function read from the
+ *   socket went through the generic call builtin.
  *
  * Semantics chosen (streams: stream.ts):
  * - Path: a packet crosses the sender's access link and the receiver's (link.ts). Loss, MTU, middleboxes
@@ -186,18 +193,19 @@ class HostClock implements Clock {
  * is private, so the object still equals a plain `{ host, port }`.
  */
 export class SimAddress implements NetAddress {
+  // The fields a datagram to the address reads first (V8 lays fields out in declaration order), so that
+  // with the object's header they span 48 bytes, not 64: more often one cache line than two.
   readonly #socket: SimUdpSocket | undefined;
   readonly #owner: SimHost | undefined;
-  readonly #link: LinkConfig | undefined;
-  constructor(
-    readonly host: string,
-    readonly port: number,
-    socket?: SimUdpSocket,
-    owner?: SimHost,
-  ) {
+  readonly #path: SocketPath | undefined;
+  readonly host: string;
+  readonly port: number;
+  constructor(host: string, port: number, socket?: SimUdpSocket, owner?: SimHost, path?: SocketPath) {
+    this.host = host;
+    this.port = port;
     this.#socket = socket;
     this.#owner = owner;
-    this.#link = owner?.link;
+    this.#path = owner === undefined ? undefined : path;
   }
 
   /** @internal The address as a direct route, if the simulator made it for an unboxed public host. */
@@ -211,7 +219,11 @@ export class SimAddress implements NetAddress {
   }
   /** @internal */
   get ownerLink(): LinkConfig {
-    return this.#link!;
+    return this.#path!.link;
+  }
+  /** @internal The path of the socket the address was made for (its host's link: SocketPath). */
+  get ownerPath(): SocketPath {
+    return this.#path!;
   }
   /** @internal The socket the address was made for (it may have closed since). */
   get ownerSocket(): SimUdpSocket | undefined {
@@ -230,12 +242,22 @@ export interface SocketPath {
   readonly link: LinkConfig;
   /** No NAT or firewall in front of the host: a datagram may take a direct route (SimAddress). */
   readonly unboxed: boolean;
+  /**
+   * The largest payload `sendDatagram`'s fast path takes across this link, as sender or as receiver: the
+   * link's MTU less the headers when the link is lossless with unlimited bandwidth and the host is
+   * unboxed (nothing to draw, serialise or route on that side but jitter), else -1 (every datagram from
+   * or to the host takes the general path). One comparison instead of five field tests per side.
+   */
+  readonly fastMax: number;
+  /** `link.latencyMs` and `link.jitterMs`, read where the path is (one object fewer per datagram). */
+  readonly latencyMs: number;
+  readonly jitterMs: number;
 }
 
 /**
  * A UDP socket. It is the one object of its host that every delivery to it and every send from it must
  * touch (the handler is called through it; protocol code calls `send` on it), so it carries, first in its
- * layout, everything the datagram path needs: the handler, the address, the host's index (its link
+ * layout, everything the datagram path needs: the handlers, the address, the host's index (its link
  * stream's state is a row of `Simulator.linkState`) and its path (simulator, link, edge; shared). A
  * datagram's path then touches neither the sending nor the receiving `SimHost` object (among 100,000
  * hosts each object touched is a cache miss), unless a slow path (middlebox, partition, finite bandwidth,
@@ -243,8 +265,11 @@ export interface SocketPath {
  */
 export class SimUdpSocket implements PacketTarget {
   closed = false;
-  /** @internal `handlers.onMessage`, taken at creation (transport.ts: callbacks are given at creation). */
-  readonly onMessage: UdpHandlers['onMessage'];
+  /**
+   * @internal Whether warming may read `handlers.onMessage`: it was an own data property at creation (an
+   * object literal's, as usual), so reading it runs no code (a getter would run: warming must not).
+   */
+  readonly warmsHandler: boolean;
   readonly handlers: UdpHandlers;
   readonly address: SimAddress;
   /** @internal */ readonly path: SocketPath;
@@ -254,10 +279,12 @@ export class SimUdpSocket implements PacketTarget {
   private bound: NetAddress | undefined = undefined;
 
   constructor(host: SimHost, port: number, handlers: UdpHandlers) {
-    this.onMessage = handlers.onMessage;
+    const own = Object.getOwnPropertyDescriptor(handlers, 'onMessage');
+    this.warmsHandler = own !== undefined && 'value' in own;
     this.handlers = handlers;
-    this.address = new SimAddress(host.address, port, this, host.box === undefined ? host : undefined);
-    this.path = host.sim.socketPath(host);
+    const path = host.sim.socketPath(host);
+    this.address = new SimAddress(host.address, port, this, host.box === undefined ? host : undefined, path);
+    this.path = path;
     this.hostIndex = host.index;
     this.host = host;
   }
@@ -276,11 +303,14 @@ export class SimUdpSocket implements PacketTarget {
   }
 
   /**
-   * @internal … then the handler's function object (`typeof` reads its map), which the call will need, and
-   * the row of the host's link stream, which its answer (if it sends one) draws from.
+   * @internal … then the handlers object and its `onMessage` function object (`typeof` reads its map),
+   * which the call will need, and the row of the host's link stream, which its answer (if it sends one)
+   * draws from.
    */
   warmLast(): number {
-    return (typeof this.onMessage === 'function' ? 1 : 2) ^ this.path.sim.linkState[4 * this.hostIndex]!;
+    let w = this.path.sim.linkState[4 * this.hostIndex]!;
+    if (this.warmsHandler) w ^= typeof this.handlers.onMessage === 'function' ? 1 : 2;
+    return w;
   }
 
   /** The bound address; undefined until `onReady` ran (transport.ts). */
@@ -536,6 +566,8 @@ export class Simulator {
   private readonly boxes: BoxNode[] = [];
   private nextPublic = FIRST_PUBLIC + 1;
   private partitions: Partition[] = [];
+  /** No trace and no partition: datagrams may take sendDatagram's fast path. */
+  private plain: boolean;
   private readonly freeDatagrams: Datagram[] = [];
   /**
    * @internal The state of every host's link random stream (sfc32, random.ts): row i (four int32 words
@@ -558,6 +590,7 @@ export class Simulator {
     this.random = new SeededRandom(this.seedHash, StreamKind.Simulator, 0);
     const trace = options.trace;
     this.trace = trace === undefined || trace === false ? undefined : new PacketTrace(trace === true ? {} : trace);
+    this.plain = this.trace === undefined;
     this.defaultLink = resolveLink(DEFAULT_LINK, options.link);
     this.timing = {
       streamTimeoutMs: options.streamTimeoutMs ?? 30_000,
@@ -615,7 +648,26 @@ export class Simulator {
     let n = 0;
     while (n < max) {
       // A packet (a datagram on the direct path: no event object) or an event; the time comes from the
-      // queue's keys, so nothing of the entry is read before it runs.
+      // queue's keys, so nothing of the entry is read before it runs. Mostly an entry of the queue's
+      // current run, read here where it lies (takeRunEntry); else (an event of the queue's `near` heap) by
+      // takeDue.
+      const e = queue.takeRunEntry(until);
+      if (e >= 0) {
+        const refs = queue.refs;
+        const item = refs[e];
+        const data = refs[e + 1];
+        const from = refs[e + 2];
+        // Cleared (the arena must not keep dead events and payloads alive); storing undefined needs no barrier.
+        refs[e] = refs[e + 1] = refs[e + 2] = undefined;
+        const keys = queue.keys;
+        this.nowMs = keys[e]!;
+        n++;
+        if (data !== undefined)
+          this.deliverPacket(item as SimUdpSocket, data as Uint8Array, from as NetAddress, keys[e + 2]!);
+        else (item as SimEvent).fire();
+        continue;
+      }
+      if (e === -1) break;
       const item = queue.takeDue(until);
       if (item === undefined) break;
       this.nowMs = queue.poppedTime;
@@ -699,7 +751,10 @@ export class Simulator {
     const unboxed = host.box === undefined;
     let path = this.socketPaths.find((p) => p.link === host.link && p.unboxed === unboxed);
     if (path === undefined) {
-      path = { sim: this, link: host.link, unboxed };
+      const link = host.link;
+      const plain = unboxed && link.loss === 0 && link.bandwidth === Number.POSITIVE_INFINITY;
+      const fastMax = plain ? link.mtu - UDP_OVERHEAD : -1;
+      path = { sim: this, link, unboxed, fastMax, latencyMs: link.latencyMs, jitterMs: link.jitterMs };
       // Hosts mostly share a few links; past a handful, a path per socket is as good (and the search short).
       if (this.socketPaths.length < 16) this.socketPaths.push(path);
     }
@@ -777,6 +832,7 @@ export class Simulator {
   /** Between fromMs (inclusive) and toMs (exclusive) nothing passes between a host of `a` and one of `b`. */
   partition(a: Iterable<SimHost>, b: Iterable<SimHost>, fromMs: number, toMs = Number.POSITIVE_INFINITY): void {
     this.partitions.push({ a: new Set(a), b: new Set(b), from: fromMs, to: toMs });
+    this.plain = false;
   }
 
   /** At atMs the host crashes: its sockets, streams and timers vanish without callbacks (see stream.ts for peers). */
@@ -914,39 +970,64 @@ export class Simulator {
 
   /** @internal */
   sendDatagram(socket: SimUdpSocket, data: Uint8Array, to: NetAddress): void {
-    // The fast path: no trace, public to public with nothing in between, to an address the simulator made
-    // for a socket (SimAddress). It reads the sending socket (not its host: see SimUdpSocket) and the
-    // destination address, draws from the sender's link stream, and queues a packet entry (no object).
-    // It is sendGeneral's path for such a datagram step for step, with the same draws in the same order:
-    // only smaller, so that V8 compiles it without calls (every call here would box a double argument).
+    // The fast path: no trace, no partition, public to public with nothing in between, lossless links of
+    // unlimited bandwidth (SocketPath.fastMax), to an address the simulator made for a socket (SimAddress).
+    // It reads the sending socket (not its host: see SimUdpSocket), its shared path and the destination
+    // address, draws the jitter of both links from the sender's link stream, and queues a packet entry (no
+    // object). Every other datagram takes sendGeneral, before any draw; for these datagrams sendGeneral
+    // would make the same draws in the same order and compute the same time (test/sim/fast-path.test.ts).
+    // Short on purpose (one comparison per side for MTU, loss and bandwidth; the link stream's row read and
+    // written once): with 100,000 hosts the simulator's instructions per delivery are a good part of what
+    // is not waiting for memory.
     const size = data.length;
-    const sl = socket.path.link;
-    if (this.trace !== undefined || size + UDP_OVERHEAD > sl.mtu) {
+    const sp = socket.path;
+    const direct = size <= sp.fastMax && this.plain ? SimAddress.direct(to) : undefined;
+    const dstSocket = direct?.ownerSocket;
+    if (direct === undefined || dstSocket === undefined || size > direct.ownerPath.fastMax) {
       this.sendGeneral(socket, data, to);
       return;
     }
-    const srcIndex = socket.hostIndex;
-    if (sl.loss > 0 && this.linkUint32(srcIndex) / 4294967296 < sl.loss) return; // lost (no trace to record it)
-    const direct = socket.path.unboxed && this.partitions.length === 0 ? SimAddress.direct(to) : undefined;
-    const dstSocket = direct?.ownerSocket;
-    if (direct === undefined || dstSocket === undefined) {
-      this.sendRouted(socket, data, to, direct);
-      return;
-    }
-    const dl = direct.ownerLink;
-    if (size + UDP_OVERHEAD > dl.mtu) return; // dropped ('mtu')
-    if (dl.loss > 0 && this.linkUint32(srcIndex) / 4294967296 < dl.loss) return; // lost
-    let t: number;
-    if (sl.bandwidth === Number.POSITIVE_INFINITY && dl.bandwidth === Number.POSITIVE_INFINITY) {
-      // `arrival` without serialisation, its additions in its order (the same floating-point result).
-      t = this.nowMs;
-      t += sl.latencyMs;
-      if (sl.jitterMs > 0) t += (this.linkUint32(srcIndex) / 4294967296) * sl.jitterMs;
-      t += dl.latencyMs;
-      if (dl.jitterMs > 0) t += (this.linkUint32(srcIndex) / 4294967296) * dl.jitterMs;
-    } else t = this.arrival(socket.host, srcIndex, sl, direct.ownerHost, dl, size + UDP_OVERHEAD, false);
+    const dp = direct.ownerPath;
+    // `arrival` without serialisation, its additions in its order (the same floating-point result). The
+    // jitter draws are linkUint32 written out on local copies of the sender's row of `linkState`: the row
+    // is read and written once, not once per draw (each typed-array access is a bounds check, and two
+    // draws through linkUint32 cost as many instructions as the rest of this function). The same sfc32
+    // steps, so the same numbers in the same order.
+    const now = this.nowMs;
+    let t = now + sp.latencyMs;
+    const sj = sp.jitterMs;
+    const dj = dp.jitterMs;
+    if (sj > 0 || dj > 0) {
+      const s = this.linkState;
+      const r = socket.hostIndex << 2;
+      let a = s[r]!;
+      let b = s[r + 1]!;
+      let c = s[r + 2]!;
+      let d = s[r + 3]!;
+      if (sj > 0) {
+        const x = (((a + b) | 0) + d) | 0;
+        a = b ^ (b >>> 9);
+        b = (c + (c << 3)) | 0;
+        c = (((c << 21) | (c >>> 11)) + x) | 0;
+        d = (d + 1) | 0;
+        t += ((x >>> 0) / 4294967296) * sj;
+      }
+      t += dp.latencyMs;
+      if (dj > 0) {
+        const x = (((a + b) | 0) + d) | 0;
+        a = b ^ (b >>> 9);
+        b = (c + (c << 3)) | 0;
+        c = (((c << 21) | (c >>> 11)) + x) | 0;
+        d = (d + 1) | 0;
+        t += ((x >>> 0) / 4294967296) * dj;
+      }
+      s[r] = a;
+      s[r + 1] = b;
+      s[r + 2] = c;
+      s[r + 3] = d;
+    } else t += dp.latencyMs;
     // A packet entry of the queue, stamped with the time of sending (event-queue.ts, deliverPacket).
-    this.queue.pushPacket(dstSocket, data, socket.address, this.nowMs, t);
+    this.queue.pushPacket(dstSocket, data, socket.address, now, t);
   }
 
   /** sendDatagram, every case: a trace, middleboxes, partitions, any destination address. */
@@ -1054,7 +1135,10 @@ export class Simulator {
       socket = other;
     }
     this.deliveries++;
-    socket.onMessage.call(socket.handlers, data, from);
+    // A method call, as the real transport makes it (real/udp.ts): `handlers.onMessage` read now, with
+    // `handlers` as `this`. Its call site learns the handler's function (protocol code binds many sockets
+    // with one handler, each a closure of the same function), so V8 can call, even inline, it directly.
+    socket.handlers.onMessage(data, from);
   }
 
   private dropDatagram(from: NetAddress, to: NetAddress, data: Uint8Array, reason: DropReason): void {
@@ -1091,7 +1175,6 @@ export class Simulator {
     this.deliveries++;
     const trace = this.trace;
     if (trace !== undefined) trace.record(this.nowMs, 'udp', 'delivered', from, socket.address, data, data.length);
-    // Called with the handlers object as `this` without loading it: one memory access fewer per delivery.
-    socket.onMessage.call(socket.handlers, data, from);
+    socket.handlers.onMessage(data, from);
   }
 }
