@@ -16,7 +16,7 @@ import {
 } from '@parley/wire';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_WRITE_BUFFER_BYTES, StreamChannel } from '../../src/channel/index.js';
+import { DEFAULT_MAX_WRITE_BUFFER_BYTES, StreamChannel } from '../src/index.js';
 import { concat, FakeClock, FakeStream, parties, Recorder } from './fixtures.js';
 import { memoryPair } from './memory.js';
 

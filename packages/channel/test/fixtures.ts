@@ -24,12 +24,7 @@ import {
   startInitiator,
   startResponder,
 } from '@parley/wire';
-import {
-  type CloseReason,
-  StreamChannel,
-  type StreamChannelEvents,
-  type StreamChannelOptions,
-} from '../../src/channel/index.js';
+import { type CloseReason, StreamChannel, type StreamChannelEvents, type StreamChannelOptions } from '../src/index.js';
 
 export const suite = nodeCrypto;
 /** The verifiers' notion of now: fixed, so that certificates are valid whatever the test clock says. */

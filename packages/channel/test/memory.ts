@@ -6,7 +6,7 @@
 import { NetError } from '@parley/net';
 import type { PeerIdentity, TransportOptions } from '@parley/wire';
 import { startInitiator, startResponder } from '@parley/wire';
-import { StreamChannel } from '../../src/channel/index.js';
+import { StreamChannel } from '../src/index.js';
 import { type ChannelTuning, FakeClock, FakeStream, parties, Recorder } from './fixtures.js';
 
 export interface MemoryPair {

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { createRealTransport, type NetAddress, type RealTransport } from '@parley/net';
 import { ErrorCode, FrameDecoder, type Packet, type PeerIdentity, startInitiator, startResponder } from '@parley/wire';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CloseReason, StreamChannel } from '../../src/channel/index.js';
+import { type CloseReason, StreamChannel } from '../src/index.js';
 import { parties, Recorder } from './fixtures.js';
 
 const transports: RealTransport[] = [];

@@ -21,7 +21,7 @@ import {
   startResponder,
 } from '@parley/wire';
 import { describe, expect, it } from 'vitest';
-import { ChannelClosedError, HANDSHAKE_TIMEOUT_MS, StreamChannel } from '../../src/channel/index.js';
+import { ChannelClosedError, HANDSHAKE_TIMEOUT_MS, StreamChannel } from '../src/index.js';
 import { channelConfig, concat, createNetwork, issueUser, parties, Recorder, simPair, simServer } from './fixtures.js';
 
 const getPolicy = { case: 'getPolicy', value: { knownVersion: 0 } } as const;

@@ -4,11 +4,10 @@
  *   accounts   user names and OPAQUE (RFC 9807) registration and login       §4
  *   limits     per-account backoff, per-address buckets, admission control   §6
  *   store      the Store interface, SQLite and PostgreSQL                    §9
- *   channel    the driver of a Parley stream channel over a @parley/net Stream (03-channels.md)
+ *   (the stream channel driver is @parley/channel)
  *   server     the request handling (LoginServerCore)                        §3-§11
  */
 export * from './accounts/index.js';
-export * from './channel/index.js';
 export * from './client/index.js';
 export * from './limits/index.js';
 export * from './server/core.js';

@@ -17,6 +17,7 @@ import { decodePacket, encodePacket, type Packet } from '../src/packet/packet.js
 import { hex, packetArbitrary } from './arbitraries.js';
 import { channelTargets } from './channel-targets.js';
 import { loginTargets } from './login-targets.js';
+import { supernodeTargets } from './supernode-targets.js';
 import { decoderTarget, type FuzzTarget } from './target.js';
 
 export { type DecoderTargetOptions, decoderTarget, type FuzzTarget } from './target.js';
@@ -50,6 +51,7 @@ export const targets: readonly FuzzTarget<unknown>[] = [
   }),
   ...channelTargets,
   ...loginTargets(decodePacketAndReencode),
+  ...supernodeTargets(decodePacketAndReencode),
 ];
 
 /** A glob of `*` and `?` as a matcher of target names. */

@@ -22,11 +22,14 @@ import {
   decodePacket,
   decodeSigned,
   deriveDatagramKeys,
+  derivePlacementKey,
   type EffectivePolicy,
   ErrorCode,
   type EstablishedChannel,
   encodeFrame,
+  encodeOfflineEnvelope,
   encodePacket,
+  encodePresenceEnvelope,
   errorCodeName,
   FrameDecoder,
   generateSigningKey,
@@ -39,26 +42,36 @@ import {
   type ListPage,
   type LocalIdentity,
   nodeCrypto,
+  type OfflineMessageFields,
   type Packet,
   ParleyError,
   type PeerIdentity,
   PROLOGUE,
   PROLOGUE_TEXT,
+  type PresenceRecordFields,
+  PresenceStatus,
   parley,
   type Random,
+  RENDEZVOUS_CONTEXT,
   type RevokedSerial,
   Role,
+  rendezvousOrder,
+  rendezvousScore,
+  responsibleSupernodes,
   SIGNATURE_CONTEXTS,
   SignatureContext,
   type SignedPrekeyFields,
   type SigningKey,
   type Step,
-  type SupernodeListEntry,
+  type SupernodeListEntryInput,
+  type SupernodeObjectTrust,
   seededRandom,
   signCertificateRequest,
   signedMessage,
   signNetworkPolicy,
   signObject,
+  signOfflineMessage,
+  signPresenceRecord,
   signRevocationList,
   signSignedPrekey,
   signSupernodeList,
@@ -70,6 +83,8 @@ import {
   verifyChain,
   verifyHandshakePayload,
   verifyNetworkPolicy,
+  verifyOfflineEnvelope,
+  verifyPresenceEnvelope,
   verifyRevocationListPage,
   verifySigned,
   verifySignedPrekey,
@@ -2250,7 +2265,7 @@ function loginFile(suite: CryptoSuite): object {
 
   // One page of the supernode list.
   const v6 = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), 0x07]);
-  const entries: SupernodeListEntry[] = [
+  const entries: SupernodeListEntryInput[] = [
     {
       keyId: keyId(suite, pki.supernode.publicKey),
       endpoints: [
@@ -2283,8 +2298,10 @@ function loginFile(suite: CryptoSuite): object {
   ];
   const list = { epoch: 77, issuedAtMs: VECTOR_NOW_MS - 5 * MINUTE, expiresAtMs: VECTOR_NOW_MS + 5 * MINUTE, entries };
   const listPages = signSupernodeList(suite, pki.login, list);
-  const pageWire = (e: SupernodeListEntry) => ({
+  const pageWire = (e: SupernodeListEntryInput) => ({
     keyId: e.keyId,
+    // [LOGIN-LIST-8] what a login server adds to every entry it lists
+    placementKey: derivePlacementKey(suite, pki.login, e.keyId),
     endpoints: e.endpoints,
     software: e.software,
     loadPercent: e.loadPercent,
@@ -2835,6 +2852,312 @@ function loginFile(suite: CryptoSuite): object {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// supernode.json: placement, presence records and offline messages (spec/07-supernode.md §4, §5, §7)
+
+function supernodeFile(suite: CryptoSuite): object {
+  const seed = 'parley/vectors/supernode';
+  const pki = makePki(suite, seed);
+  const random = seededRandom(`${seed}/values`);
+  const C = SignatureContext;
+
+  // Placement: a few normalised names over the key ids of a small list.
+  const keyIds = Array.from({ length: 6 }, () => keyId(suite, generateSigningKey(suite, random).publicKey));
+  // [LOGIN-LIST-8] each supernode's placement key, as the login server lists it
+  const placementSignatures = keyIds.map((id) =>
+    signWithContext(suite, pki.login.seed, SignatureContext.SIGNATURE_CONTEXT_PLACEMENT, id),
+  );
+  const placementKeys = keyIds.map((id) => derivePlacementKey(suite, pki.login, id));
+  const names = ['alice', 'bob', 'carol.smith', 'd-9_x', 'zoe'];
+  const placementInput = (name: string): Uint8Array => cat(utf8(RENDEZVOUS_CONTEXT), [0], utf8(name));
+
+  // Trust and clock of every verification below.
+  const trust: SupernodeObjectTrust = {
+    trustAnchors: [pki.root.publicKey],
+    loginCertificates: [pki.loginCert],
+    nowMs: VECTOR_NOW_MS,
+    skewMs: SKEW,
+  };
+  const verifierJson = {
+    trustAnchors: [hex(pki.root.publicKey)],
+    loginCertificates: [hex(pki.loginCert)],
+    nowMs: VECTOR_NOW_MS,
+    skewMs: SKEW,
+  };
+
+  // A presence record of the user's device.
+  const record: PresenceRecordFields = {
+    username: 'alice',
+    deviceId: pki.deviceUser,
+    sequence: VECTOR_NOW_MS - MINUTE,
+    issuedAt: VECTOR_NOW_MS - MINUTE,
+    expiresAt: VECTOR_NOW_MS + 9 * MINUTE,
+    status: PresenceStatus.PRESENCE_STATUS_AWAY,
+    homeSupernode: keyId(suite, pki.supernode.publicKey),
+    sealedEndpoints: random.randomBytes(48),
+  };
+  const recordSigned = signPresenceRecord(suite, pki.user, record);
+  const presence = encodePresenceEnvelope(pki.userCert, recordSigned);
+  const rawRecord = (over: object, context: number = C.SIGNATURE_CONTEXT_PRESENCE_RECORD, key = pki.user) =>
+    encodePresenceEnvelope(
+      pki.userCert,
+      signObject(
+        suite,
+        key,
+        context,
+        parley.v1.PresenceRecord.encode({ version: 1, ...record, ...over } as never).finish(),
+      ),
+    );
+
+  // An offline message from the user's device to bob.
+  const message: OfflineMessageFields = {
+    messageId: random.randomBytes(16),
+    sender: 'alice',
+    senderDeviceId: pki.deviceUser,
+    recipient: 'bob',
+    createdAt: VECTOR_NOW_MS - 2 * MINUTE,
+    expiresAt: VECTOR_NOW_MS + 12 * HOUR, // within the certificate's validity
+    ciphertext: random.randomBytes(64),
+  };
+  const messageSigned = signOfflineMessage(suite, pki.user, message);
+  const offline = encodeOfflineEnvelope(pki.userCert, messageSigned);
+  const rawMessage = (over: object, context: number = C.SIGNATURE_CONTEXT_OFFLINE_MESSAGE, key = pki.user) =>
+    encodeOfflineEnvelope(
+      pki.userCert,
+      signObject(
+        suite,
+        key,
+        context,
+        parley.v1.OfflineMessage.encode({ version: 1, ...message, ...over } as never).finish(),
+      ),
+    );
+
+  type Case = { name: string; requirements: string[]; envelope: Uint8Array; nowMs?: number; revoked?: number[] };
+  const presenceCases: Case[] = [
+    { name: 'valid', requirements: ['DIR-REC-4'], envelope: presence },
+    { name: 'expired', requirements: ['DIR-REC-7'], envelope: presence, nowMs: record.expiresAt },
+    { name: 'last-valid-millisecond', requirements: ['DIR-REC-7'], envelope: presence, nowMs: record.expiresAt - 1 },
+    {
+      name: 'issued-beyond-the-skew',
+      requirements: ['DIR-REC-7'],
+      envelope: presence,
+      nowMs: record.issuedAt - SKEW - 1,
+    },
+    { name: 'certificate-revoked', requirements: ['DIR-REC-4', 'ID-CHAIN-8'], envelope: presence, revoked: [1001] },
+    {
+      name: 'certificate-expired',
+      requirements: ['DIR-REC-4', 'ID-CERT-12'],
+      envelope: presence,
+      nowMs: USER_NA + SKEW,
+    },
+    {
+      name: 'supernode-certificate',
+      requirements: ['DIR-REC-4', 'ID-CHAIN-9'],
+      envelope: encodePresenceEnvelope(
+        pki.supernodeCert,
+        signPresenceRecord(suite, pki.supernode, { ...record, deviceId: pki.deviceSupernode }),
+      ),
+    },
+    {
+      name: 'signed-by-another-key',
+      requirements: ['DIR-REC-2', 'ID-SIG-8'],
+      envelope: encodePresenceEnvelope(pki.userCert, signPresenceRecord(suite, pki.supernode, record)),
+    },
+    {
+      name: 'offline-message-context',
+      requirements: ['DIR-REC-1', 'ID-SIG-7'],
+      envelope: rawRecord({}, C.SIGNATURE_CONTEXT_OFFLINE_MESSAGE),
+    },
+    { name: 'version-2', requirements: ['DIR-REC-3'], envelope: rawRecord({ version: 2 }) },
+    { name: 'another-username', requirements: ['DIR-REC-5'], envelope: rawRecord({ username: 'bob' }) },
+    { name: 'sequence-0', requirements: ['DIR-REC-6'], envelope: rawRecord({ sequence: 0 }) },
+    {
+      name: 'lifetime-above-15-minutes',
+      requirements: ['DIR-REC-7'],
+      envelope: rawRecord({ expiresAt: record.issuedAt + 15 * MINUTE + 1 }),
+    },
+    { name: 'status-5', requirements: ['DIR-REC-8'], envelope: rawRecord({ status: 5 }) },
+    {
+      name: 'home-supernode-31-bytes',
+      requirements: ['DIR-REC-9'],
+      envelope: rawRecord({ homeSupernode: new Uint8Array(31) }),
+    },
+    {
+      name: 'sealed-endpoints-513-bytes',
+      requirements: ['DIR-REC-9', 'SN-LIMIT-1'],
+      envelope: rawRecord({ sealedEndpoints: new Uint8Array(513) }),
+    },
+  ];
+  const messageCases: Case[] = [
+    { name: 'valid', requirements: ['STORE-MSG-4'], envelope: offline },
+    { name: 'expired', requirements: ['STORE-MSG-7'], envelope: offline, nowMs: message.expiresAt },
+    {
+      name: 'created-beyond-the-skew',
+      requirements: ['STORE-MSG-7'],
+      envelope: offline,
+      nowMs: message.createdAt - SKEW - 1,
+    },
+    {
+      name: 'presence-record-context',
+      requirements: ['STORE-MSG-1', 'ID-SIG-7'],
+      envelope: rawMessage({}, C.SIGNATURE_CONTEXT_PRESENCE_RECORD),
+    },
+    {
+      name: 'message-id-15-bytes',
+      requirements: ['STORE-MSG-3'],
+      envelope: rawMessage({ messageId: new Uint8Array(15) }),
+    },
+    { name: 'another-sender', requirements: ['STORE-MSG-5'], envelope: rawMessage({ sender: 'carol' }) },
+    { name: 'recipient-not-normalised', requirements: ['STORE-MSG-6'], envelope: rawMessage({ recipient: 'Bob' }) },
+    {
+      name: 'lifetime-above-30-days',
+      requirements: ['STORE-MSG-7'],
+      envelope: rawMessage({ expiresAt: message.createdAt + 30 * DAY + 1 }),
+    },
+    {
+      name: 'empty-ciphertext',
+      requirements: ['STORE-MSG-8'],
+      envelope: rawMessage({ ciphertext: new Uint8Array(0) }),
+    },
+  ];
+  const runCase = <T>(c: Case, verify: (t: SupernodeObjectTrust) => T) => {
+    const nowMs = c.nowMs ?? VECTOR_NOW_MS;
+    const revoked = c.revoked ?? [];
+    const r = outcome(() => verify({ ...trust, nowMs, isRevoked: (serial) => revoked.includes(serial) }));
+    return {
+      name: c.name,
+      requirements: c.requirements,
+      envelope: hex(c.envelope),
+      nowMs,
+      revoked,
+      expected: 'error' in r ? { error: r.error } : loginJson(r.ok),
+    };
+  };
+
+  const packets: { name: string; requirements: string[]; packet: Packet }[] = [
+    {
+      name: 'publish-presence',
+      requirements: ['DIR-REC-1', 'SN-LIMIT-1'],
+      packet: {
+        requestId: 7,
+        body: { case: 'publishPresence', value: { presence: { certificate: pki.userCert, record: recordSigned } } },
+      },
+    },
+    {
+      name: 'store-message',
+      requirements: ['STORE-MSG-1', 'SN-LIMIT-1'],
+      packet: {
+        requestId: 8,
+        body: { case: 'storeMessage', value: { message: { certificate: pki.userCert, message: messageSigned } } },
+      },
+    },
+    {
+      name: 'attach-reply-redirect',
+      requirements: ['SN-LIMIT-1'],
+      packet: {
+        requestId: 9,
+        body: { case: 'attachReply', value: { redirect: { supernodeKeyIds: keyIds.slice(0, 2), listEpoch: 77 } } },
+      },
+    },
+    {
+      name: 'ack-messages',
+      requirements: ['SN-LIMIT-1'],
+      packet: {
+        requestId: 10,
+        body: {
+          case: 'ackMessages',
+          value: { messages: [{ sender: 'alice', messageId: message.messageId }], recipient: 'bob' },
+        },
+      },
+    },
+  ];
+
+  return {
+    description:
+      'Supernode vectors (07-supernode.md): rendezvous placement of normalised user names over supernode key ids; a presence record and an offline message signed by a user device, with their bodies, signed messages, signatures and envelopes; verifications a receiver must accept or refuse with the code named; supernode packets with their canonical encodings',
+    requirements: [
+      'SN-PLACE-1',
+      'SN-PLACE-2',
+      'SN-PLACE-3',
+      'DIR-REC-1',
+      'DIR-REC-2',
+      'DIR-REC-4',
+      'STORE-MSG-1',
+      'STORE-MSG-2',
+      'STORE-MSG-4',
+      'SN-LIMIT-1',
+      'ID-SIG-2',
+      'WIRE-ENC-1',
+      'CRYPTO-RAND-4',
+    ],
+    generator: GENERATOR,
+    seed,
+    format: {
+      bytes: 'lower-case hex; times are unix milliseconds; 64-bit fields are JSON numbers (all below 2^53)',
+      placement:
+        'placementKey = SHA-256(Ed25519 signature of the login key over "parley/v1 placement" || 00 || keyId); input = UTF-8("parley/v1 rendezvous") || 00 || UTF-8(name); h = the first 8 bytes of SHA-256(input), big-endian; p = the first 8 bytes of placementKey, big-endian; score = mix64(h XOR p) as a decimal string, mix64 the SplitMix64 finaliser modulo 2^64; order: score descending, ties by placement key ascending (placement keys listed); responsible: the first k of the order',
+      fields: 'message fields by their proto3 JSON names (lowerCamelCase), bytes in hex, enums as numbers',
+      signed:
+        'a Signed { body = 1, signature = 2, signer_key_id = 3, context = 4 }; signedMessage = UTF-8(context name) || 00 || body',
+      envelope: 'PresenceEnvelope / OfflineEnvelope { certificate = 1, record or message = 2 }',
+      verifier:
+        'every envelope is verified with these trust anchors and login certificates, at `nowMs` of its case, with this skew, the serials of `revoked` revoked; expected is the verified value or { error: CODE NAME }',
+    },
+    network: {
+      root: keyJson(pki.root),
+      login: keyJson(pki.login),
+      loginCertificate: hex(pki.loginCert),
+      user: keyJson(pki.user),
+      userCertificate: hex(pki.userCert),
+      userDeviceId: hex(pki.deviceUser),
+      supernode: keyJson(pki.supernode),
+      supernodeCertificate: hex(pki.supernodeCert),
+    },
+    verifier: verifierJson,
+    placement: {
+      requirements: ['SN-PLACE-1', 'SN-PLACE-2', 'SN-PLACE-3', 'LOGIN-LIST-8'],
+      supernodes: keyIds.map((id, i) => ({
+        keyId: hex(id),
+        placementSignature: hex(placementSignatures[i]!),
+        placementKey: hex(placementKeys[i]!),
+      })),
+      k: 3,
+      names: names.map((name) => ({
+        name,
+        input: hex(placementInput(name)),
+        nameHash: hex(suite.sha256(placementInput(name)).subarray(0, 8)),
+        scores: placementKeys.map((key) => rendezvousScore(name, key, suite).toString()),
+        order: rendezvousOrder(name, placementKeys, suite).map(hex),
+        responsible: responsibleSupernodes(name, placementKeys, 3, suite).map(hex),
+      })),
+    },
+    presence: {
+      requirements: ['DIR-REC-1', 'DIR-REC-2', 'DIR-REC-10'],
+      fields: loginJson({ version: 1, ...record }),
+      ...signedJson(recordSigned),
+      envelope: hex(presence),
+      verifications: presenceCases.map((c) => runCase(c, (t) => verifyPresenceEnvelope(suite, c.envelope, t))),
+    },
+    offline: {
+      requirements: ['STORE-MSG-1', 'STORE-MSG-2', 'STORE-MSG-9'],
+      fields: loginJson({ version: 1, ...message }),
+      ...signedJson(messageSigned),
+      envelope: hex(offline),
+      verifications: messageCases.map((c) => runCase(c, (t) => verifyOfflineEnvelope(suite, c.envelope, t))),
+    },
+    packets: packets.map((c) => {
+      const encoding = encodePacket(c.packet);
+      const decoded = decodePacket(encoding);
+      return {
+        name: c.name,
+        requirements: c.requirements,
+        packet: { requestId: decoded.requestId, body: decoded.body.case, value: loginJson(decoded.body.value) },
+        encoding: hex(encoding),
+      };
+    }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
 // The whole set
 
 /** Every vector file, by file name (without `.json`), as a JSON value. Pure: the suite is the only input. */
@@ -2848,6 +3171,7 @@ export function generateVectors(suite: CryptoSuite): Record<string, object> {
     'handshake-xx': hs.file,
     datagram: datagramFile(suite, hs),
     login: loginFile(suite),
+    supernode: supernodeFile(suite),
   };
 }
 

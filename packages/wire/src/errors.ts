@@ -106,6 +106,9 @@ const CHANNEL_EFFECT: Readonly<Record<number, ChannelEffect>> = {
   803: 'open', // NOT_AUTHORIZED
   804: 'open', // CONFLICT
   805: 'open', // NOT_FOUND
+  806: 'open', // STALE
+  807: 'open', // QUOTA_EXCEEDED
+  808: 'open', // NOT_RESPONSIBLE
 };
 
 /**

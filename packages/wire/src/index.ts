@@ -8,6 +8,8 @@
  *   noise, framing  spec/03-channels.md §2-7                    the Noise stream channel
  *   datagram        spec/03-channels.md §8-9                    the datagram channel and replay window
  *   crypto          spec/04-crypto.md                           CryptoSuite on node:crypto and @noble
+ *   login           spec/06-login-server.md                     login.proto rules, objects a login server signs
+ *   supernode       spec/07-supernode.md                        supernode.proto rules, placement, records, messages
  */
 export * from './codec/bytes.js';
 export * from './codec/index.js';
@@ -20,3 +22,4 @@ export * from './identity/index.js';
 export * from './login/index.js';
 export * from './noise/index.js';
 export * from './packet/index.js';
+export * from './supernode/index.js';

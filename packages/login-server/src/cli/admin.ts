@@ -160,9 +160,11 @@ export async function revoke(o: RevokeOptions, io: Io): Promise<void> {
 // ---- policy ---------------------------------------------------------------------------------------------
 
 type Props = parley.v1.NetworkPolicy.$Properties;
+/** The nested messages of a NetworkPolicy that `policy set --set SECTION.FIELD=N` reaches. */
+type PolicySection = 'election' | 'relay' | 'rateLimits' | 'directory';
 
 /** The numeric fields `policy set --set PATH=N` accepts (the wire's names; 0 means the default, POLICY-GEN-3). */
-export const POLICY_NUMERIC_FIELDS: Readonly<Record<'' | 'election' | 'relay' | 'rateLimits', readonly string[]>> = {
+export const POLICY_NUMERIC_FIELDS: Readonly<Record<'' | PolicySection, readonly string[]>> = {
   '': ['userCertLifetimeS', 'supernodeCertLifetimeS', 'certClockSkewS', 'replicationFactor', 'heartbeatIntervalS'],
   election: [
     'mode',
@@ -177,6 +179,13 @@ export const POLICY_NUMERIC_FIELDS: Readonly<Record<'' | 'election' | 'relay' | 
     'minSupernodes',
   ],
   relay: ['allocationLifetimeS', 'allocationBytes', 'allocationBytesPerS', 'allocationsPerUser'],
+  directory: [
+    'presenceLifetimeS',
+    'offlineLifetimeS',
+    'offlineMessagesPerRecipient',
+    'offlineBytesPerRecipient',
+    'offlineMessagesPerSender',
+  ],
   rateLimits: [
     'loginFailuresPerWindow',
     'loginFailureWindowS',
@@ -194,7 +203,7 @@ const POLICY_PATHS = Object.entries(POLICY_NUMERIC_FIELDS).flatMap(([section, ke
 /** The decoded policy as plain properties (numbers, not Longs), ready to change and sign again. */
 function policyProperties(p: parley.v1.NetworkPolicy): Props {
   const n = (v: unknown, field: string): number => toSafeInteger(v as number, field);
-  const section = (name: 'election' | 'relay' | 'rateLimits'): Record<string, number> | null => {
+  const section = (name: PolicySection): Record<string, number> | null => {
     const s = p[name] as Record<string, unknown> | null | undefined;
     if (s === null || s === undefined) return null;
     return Object.fromEntries(POLICY_NUMERIC_FIELDS[name].map((k) => [k, n(s[k], `${name}.${k}`)]));
@@ -208,6 +217,7 @@ function policyProperties(p: parley.v1.NetworkPolicy): Props {
     election: section('election') as never,
     relay: section('relay') as never,
     rateLimits: section('rateLimits') as never,
+    directory: section('directory') as never,
   };
 }
 
@@ -262,6 +272,7 @@ export function editPolicy(p: Props, o: PolicySetOptions): Props {
     election: p.election ? { ...p.election } : null,
     relay: p.relay ? { ...p.relay } : null,
     rateLimits: p.rateLimits ? { ...p.rateLimits } : null,
+    directory: p.directory ? { ...p.directory } : null,
   };
   let changes = 0;
   const setField = (path: string, value: number) => {
@@ -271,7 +282,7 @@ export function editPolicy(p: Props, o: PolicySetOptions): Props {
     const [a, b] = path.split('.') as [string, string | undefined];
     if (b === undefined) (next as Record<string, unknown>)[a] = value;
     else {
-      const key = a as 'election' | 'relay' | 'rateLimits';
+      const key = a as PolicySection;
       next[key] = { ...(next[key] ?? {}), [b]: value } as never;
     }
     changes++;

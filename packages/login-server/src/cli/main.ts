@@ -12,10 +12,8 @@
  * Exit codes: 0 success, 1 runtime failure, 2 usage error. An error is one line on stderr. Results go
  * to stdout (with --json, one JSON document); `serve` logs pino JSON lines to stderr.
  */
-import { readFileSync, realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, Option } from 'commander';
+import { type Command, Option } from 'commander';
+import { daemonProgram, packageVersion, runIfEntryPoint, runProgram } from '../cli-kit/index.js';
 import {
   collect,
   type Io,
@@ -55,26 +53,21 @@ const jsonOption = () => new Option('--json', 'print the result as one JSON docu
 /** Builds the program; `io` receives the output; `serveResult` is the exit code of a `serve` that ran. */
 export function buildProgram(io: Io): { program: Command; serveResult: () => Promise<number> | undefined } {
   let serving: Promise<number> | undefined;
-  const program = new Command(NAME)
-    .description('The login server of a Parley network: accounts (OPAQUE), certificates, policy, revocations.')
-    .version(packageVersion(), '-V, --version')
-    .exitOverride()
-    .configureOutput({
-      writeOut: (s) => io.out(s),
-      writeErr: (s) => io.err(s),
-      outputError: (s, write) => write(`${NAME}: ${s.trim()}\n`),
-    })
-    .showSuggestionAfterError()
-    .addHelpText(
-      'after',
-      `
+  const program = daemonProgram(
+    NAME,
+    'The login server of a Parley network: accounts (OPAQUE), certificates, policy, revocations.',
+    packageVersion(import.meta.url, '@parley/login-server'),
+    io,
+  ).addHelpText(
+    'after',
+    `
 Exit codes: 0 success, 1 runtime failure, 2 usage error.
 ${examples(
   `${NAME} init --data /var/lib/parley-login --network example.org`,
   `${NAME} serve --data /var/lib/parley-login --listen 0.0.0.0:7400`,
   `${NAME} <command> --help`,
 )}`,
-    );
+  );
 
   program
     .command('init')
@@ -362,51 +355,10 @@ ${examples(
   return { program, serveResult: () => serving };
 }
 
-/** This package's version, from the package.json above this file (in src/cli or dist/src/cli). */
-function packageVersion(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    try {
-      const p = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-      if (p.name === '@parley/login-server') return String(p.version);
-    } catch {
-      // not here: look further up
-    }
-  }
-  return 'unknown';
-}
-
 /** Runs the command line; resolves with the exit code. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   const { program, serveResult } = buildProgram(io);
-  try {
-    await program.parseAsync(argv as string[], { from: 'user' });
-    return (await serveResult()) ?? 0;
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2; // commander printed the message
-    const message = e instanceof Error ? e.message : String(e);
-    io.err(`${NAME}: error: ${message.split('\n')[0]}`);
-    if (e instanceof UsageError) return 2;
-    if (process.env.PARLEY_DEBUG) io.err(String((e as Error).stack));
-    return 1;
-  }
+  return runProgram(NAME, program, serveResult, argv, io);
 }
 
-function isEntryPoint(): boolean {
-  const entry = process.argv[1];
-  if (entry === undefined) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => {
-      process.stderr.write(`${NAME}: error: ${String(e)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, NAME, main);

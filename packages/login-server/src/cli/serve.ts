@@ -13,7 +13,8 @@
  */
 import { createRealTransport, type Transport } from '@parley/net';
 import { nodeCrypto } from '@parley/wire';
-import { type Logger, pino } from 'pino';
+import type { Logger } from 'pino';
+import { stderrLogger, stopSignal } from '../cli-kit/index.js';
 import { LoginServerCore } from '../server/core.js';
 import { turnPacer } from '../server/pacer.js';
 import { LoginServer } from '../server/runner.js';
@@ -193,32 +194,7 @@ function parseConfiguredListen(value: string): { address: string; port: number }
   return r;
 }
 
-/** Resolves with the first SIGTERM or SIGINT; a second one exits at once with status 1. */
-function stopSignal(log: Logger): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    let received = false;
-    const on = (signal: NodeJS.Signals) => {
-      if (received) {
-        log.warn({ signal }, 'second signal: exiting without waiting');
-        process.exit(1);
-      }
-      received = true;
-      resolve(signal);
-    };
-    process.on('SIGTERM', on);
-    process.on('SIGINT', on);
-  });
-}
-
 /** pino to stderr, synchronously (nothing is lost when the process exits), one JSON object per line. */
 export function createLogger(level = 'info'): Logger {
-  return pino(
-    {
-      name: 'parley-login-server',
-      level,
-      timestamp: pino.stdTimeFunctions.isoTime,
-      base: { pid: process.pid },
-    },
-    pino.destination({ dest: 2, sync: true }),
-  );
+  return stderrLogger('parley-login-server', level);
 }

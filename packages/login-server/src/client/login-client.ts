@@ -46,6 +46,8 @@
  * must read unix milliseconds: the simulator's clock shifted to an epoch, or a wall clock over real
  * sockets (createRealTransport's clock counts from process start).
  */
+
+import { ChannelClosedError, type CloseReason, StreamChannel } from '@parley/channel';
 import type { Clock, NetAddress, Random, Transport } from '@parley/net';
 import {
   ApiMisuse,
@@ -99,7 +101,6 @@ import {
   normaliseUsername,
   prepareNewPassword,
 } from '../accounts/index.js';
-import { ChannelClosedError, type CloseReason, StreamChannel } from '../channel/index.js';
 import { BusyError } from '../server/errors.js';
 import { errorFromReply, isRetryable, retryDelayMs } from './errors.js';
 

@@ -1,7 +1,7 @@
 /**
  * The login server's protocol logic: one request in, one response (or a close) out. Normative text:
  * spec/06-login-server.md (LOGIN-*, POLICY-*). Sans-I/O in the sense of DESIGN §2: sockets, the clock,
- * randomness, crypto and storage come in through `CoreDeps`; the channel driver (../channel) decodes
+ * randomness, crypto and storage come in through `CoreDeps`; the channel driver (@parley/channel) decodes
  * packets and performs the returned action. Each connection has a `Session` holding what this chapter
  * keeps per channel (an OPAQUE exchange in flight, the login that succeeded on it, a registered supernode).
  *
@@ -45,7 +45,7 @@ import {
   Role,
   SignatureContext,
   type SigningKey,
-  type SupernodeListEntry,
+  type SupernodeListEntryInput,
   signNetworkPolicy,
   signObject,
   signRevocationList,
@@ -558,7 +558,7 @@ export class LoginServerCore {
 
   async #publishSupernodeList(now: number, epoch: number, records?: SupernodeRecord[]): Promise<void> {
     const live = records ?? (await this.#store.listLiveSupernodes(this.#liveSince(now), now));
-    const entries: SupernodeListEntry[] = live.map((r) => entryOf(r));
+    const entries: SupernodeListEntryInput[] = live.map((r) => entryOf(r));
     const pages = signSupernodeList(this.#suite, this.#id.loginKey, {
       epoch,
       issuedAtMs: now,
@@ -705,13 +705,13 @@ export class LoginServerCore {
 }
 
 /** The supernode-list entry of a registration, with the load it reported last. */
-function entryOf(r: SupernodeRecord): SupernodeListEntry {
+function entryOf(r: SupernodeRecord): SupernodeListEntryInput {
   const e = decodeEntry(r.entry);
   return { ...e, loadPercent: r.capacity > 0 ? Math.min(100, Math.floor((r.load * 100) / r.capacity)) : 0 };
 }
 
 /** The stored entry is login.proto's own SupernodeEntry encoding (the store keeps it opaque). */
-const encodeEntry = (e: SupernodeListEntry): Uint8Array =>
+const encodeEntry = (e: SupernodeListEntryInput): Uint8Array =>
   parley.v1.SupernodeEntry.encode({
     keyId: e.keyId,
     endpoints: e.endpoints,
@@ -720,7 +720,7 @@ const encodeEntry = (e: SupernodeListEntry): Uint8Array =>
     hosted: e.hosted,
     notAfter: e.notAfterMs,
   } as unknown as parley.v1.SupernodeEntry.$Properties).finish();
-function decodeEntry(b: Uint8Array): SupernodeListEntry {
+function decodeEntry(b: Uint8Array): SupernodeListEntryInput {
   const m = parley.v1.SupernodeEntry.decode(b);
   return {
     keyId: Uint8Array.from(m.keyId),

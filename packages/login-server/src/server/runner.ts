@@ -1,6 +1,6 @@
 /**
  * The login server on a @parley/net Transport: a TCP listener whose connections run the stream channel
- * (../channel, spec/03-channels.md) as responder with the login server's payload codec (anonymous or
+ * (@parley/channel, spec/03-channels.md) as responder with the login server's payload codec (anonymous or
  * certified initiators, 02-identity.md ID-HS-11), and whose requests go to LoginServerCore one at a time
  * per channel, in order. The same code runs over real sockets (the CLI) and in the simulator (tests).
  *
@@ -9,6 +9,8 @@
  * beyond it RESOURCE_LIMIT), the write buffer and handshake time (the channel driver), idle channels
  * (`idleTimeoutMs`), and expensive work (the core's admission gate, BUSY).
  */
+
+import { StreamChannel } from '@parley/channel';
 import type { Clock, Listener, NetAddress, Stream, StreamHandlers, Timer, Transport } from '@parley/net';
 import {
   type CryptoSuite,
@@ -24,7 +26,6 @@ import {
   startResponder,
   VerifiedCertificateCache,
 } from '@parley/wire';
-import { StreamChannel } from '../channel/stream-channel.js';
 import type { LoginServerCore, Session } from './core.js';
 import { BusyError } from './errors.js';
 import type { Pace } from './pacer.js';

@@ -16,7 +16,6 @@
  * `schema_migrations (version, name)` itself is created by `migrate()` before the first migration, and
  * is not part of any migration.
  */
-import { ApiMisuse } from '@parley/wire';
 
 /** One versioned schema change. */
 export interface Migration {
@@ -246,18 +245,4 @@ export const MIGRATIONS: Readonly<Record<SqlDialect, readonly Migration[]>> = {
   postgres: POSTGRES_MIGRATIONS,
 };
 
-/**
- * Checks that `migrations` is a usable list (versions 1, 2, ... in order, each with a name and SQL) and
- * returns its last version; throws ApiMisuse otherwise. An empty list is allowed (version 0), for tests.
- */
-export function checkMigrations(migrations: readonly Migration[]): number {
-  migrations.forEach((m, i) => {
-    if (m.version !== i + 1) {
-      throw new ApiMisuse(`migration #${i} has version ${m.version}; versions must be 1, 2, 3, ... in order`);
-    }
-    if (typeof m.name !== 'string' || m.name.length === 0 || typeof m.sql !== 'string' || m.sql.trim() === '') {
-      throw new ApiMisuse(`migration ${m.version} needs a name and SQL`);
-    }
-  });
-  return migrations.length;
-}
+export { checkMigrations } from '../sqlite/index.js';

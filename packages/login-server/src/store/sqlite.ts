@@ -16,7 +16,8 @@
  * - `:memory:` works, for tests (one connection, nothing durable).
  */
 import { ApiMisuse } from '@parley/wire';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { applyMigrations, openDurable, readSchemaVersion } from '../sqlite/index.js';
 import {
   checkBytes,
   checkInt,
@@ -53,9 +54,6 @@ export interface SqliteStoreOptions {
   readonly migrations?: readonly Migration[];
 }
 
-/** The largest WAL file kept after a checkpoint (SQLite `journal_size_limit`): 64 MiB. */
-const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
-
 type Row = Record<string, unknown>;
 type Stmt = Database.Statement<unknown[], Row>;
 
@@ -90,50 +88,25 @@ export class SqliteStore implements Store {
     this.migrations = options.migrations ?? SQLITE_MIGRATIONS;
     this.latest = checkMigrations(this.migrations);
     this.path = path;
-    this.db = new Database(path);
-    try {
-      this.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-      this.db.pragma('journal_mode = WAL');
-      // [LOGIN-STORE-2] FULL: the WAL is flushed at every commit, so a resolved call survives power loss.
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma('foreign_keys = ON');
-      this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
-      if (this.db.pragma('synchronous', { simple: true }) !== 2) {
-        throw new StoreError('not-durable', 'SQLite refused synchronous = FULL');
-      }
-    } catch (e) {
-      this.db.close();
-      throw e;
-    }
+    // [LOGIN-STORE-2] FULL: the WAL is flushed at every commit, so a resolved call survives power loss.
+    this.db = openDurable(path, {
+      busyTimeoutMs,
+      foreignKeys: true,
+      notDurable: () => new StoreError('not-durable', 'SQLite refused synchronous = FULL'),
+    });
   }
 
   // Schema ----------------------------------------------------------------------------------------------
 
   async migrate(): Promise<void> {
     this.open();
-    this.db.exec(
-      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL) STRICT',
-    );
     this.statements = undefined; // the schema changes: prepare again after it
-    const insertVersion = this.db.prepare('INSERT INTO schema_migrations (version, name) VALUES (?, ?)');
     // [LOGIN-STORE-10] one transaction per migration, together with the row that records it; IMMEDIATE
     // takes the write lock before reading the version, so two processes never apply one migration twice.
-    const step = this.db.transaction((): Migration | undefined => {
-      const current = this.readVersion();
-      if (current > this.latest) checkSchema('sqlite', current, this.latest); // [LOGIN-STORE-11]
-      const next = this.migrations[current];
-      if (next === undefined) return undefined;
-      try {
-        this.db.exec(next.sql);
-        insertVersion.run(next.version, next.name);
-      } catch (e) {
-        throw migrationFailed('sqlite', next.version, next.name, e);
-      }
-      return next;
+    applyMigrations(this.db, this.migrations, this.latest, {
+      tooNew: (current) => checkSchema('sqlite', current, this.latest), // [LOGIN-STORE-11]
+      failed: (next, e) => migrationFailed('sqlite', next.version, next.name, e),
     });
-    while (step.immediate() !== undefined) {
-      // one migration per transaction, until none is pending
-    }
   }
 
   async schemaVersion(): Promise<number> {
@@ -452,11 +425,7 @@ export class SqliteStore implements Store {
   }
 
   private readVersion(): number {
-    const exists = this.db
-      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
-      .get();
-    if (exists === undefined) return 0;
-    return num(this.db.prepare('SELECT coalesce(max(version), 0) AS v FROM schema_migrations').pluck().get());
+    return readSchemaVersion(this.db);
   }
 
   /** The prepared statements, after checking (once) that the schema is the expected one. */

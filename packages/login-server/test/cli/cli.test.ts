@@ -268,7 +268,12 @@ describe('parley-login-server', () => {
 
   it('[POLICY-GEN-5] [POLICY-DENY-2] policy set publishes the next version, clients fetch it, and denied software gets no certificate', async () => {
     const shown = { version: 1 }; // published by serve at its first start (LOGIN-PUB-3)
-    const set = await cliJson<{ version: number; deniedSoftware: string[]; userCertLifetimeMs: number }>([
+    const set = await cliJson<{
+      version: number;
+      deniedSoftware: string[];
+      userCertLifetimeMs: number;
+      directory: { offlineLifetimeMs: number };
+    }>([
       'policy',
       'set',
       '--data',
@@ -277,11 +282,14 @@ describe('parley-login-server', () => {
       'parley-evil/',
       '--user-cert-hours',
       '12',
+      '--set',
+      'directory.offlineLifetimeS=604800',
     ]);
     expect(set).toMatchObject({
       version: shown.version + 1,
       deniedSoftware: ['parley-evil/'],
       userCertLifetimeMs: 12 * HOUR,
+      directory: { offlineLifetimeMs: 7 * 24 * HOUR, offlineMessagesPerRecipient: 1_000 },
     });
 
     const { client, close } = await connect(dir, server.ready.port);
@@ -322,6 +330,7 @@ describe('parley-login-server', () => {
     const refused = [
       ['--set', 'certClockSkewS=7200'],
       ['--set', 'rateLimits.addressBucketCapacity=2000000'],
+      ['--set', 'directory.presenceLifetimeS=901'],
       ['--set', 'nosuch=1'],
       ['--deny-software', 'x/', '--policy-version', String(set.version)],
     ];

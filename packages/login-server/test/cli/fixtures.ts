@@ -1,5 +1,5 @@
 /**
- * Fixtures for the CLI tests: the CLI run from source in a child process (test/fixtures/ts-loader.mjs,
+ * Fixtures for the CLI tests: the CLI run from source in a child process (scripts/ts-loader.mjs,
  * `process.execPath`, no build), a `serve` process whose ready line is parsed, and LoginClients over real
  * loopback TCP that pin the data directory's root.pub.
  */
@@ -13,7 +13,7 @@ import { type LocalIdentity, nodeCrypto } from '@parley/wire';
 import { LoginClient } from '../../src/client/index.js';
 
 export const suite = nodeCrypto;
-export const LOADER = pathToFileURL(fileURLToPath(new URL('../fixtures/ts-loader.mjs', import.meta.url))).href;
+export const LOADER = pathToFileURL(fileURLToPath(new URL('../../../../scripts/ts-loader.mjs', import.meta.url))).href;
 export const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 export const PASSWORD = 'correct horse battery staple';
 

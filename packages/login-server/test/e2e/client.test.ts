@@ -5,6 +5,7 @@
  * signed by the wrong key, and responders that are not login servers.
  */
 
+import { ChannelClosedError } from '@parley/channel';
 import {
   type EffectivePolicy,
   ErrorCode,
@@ -13,7 +14,7 @@ import {
   type PacketBody,
   parley,
   Role,
-  type SupernodeListEntry,
+  type SupernodeListEntryInput,
   seededRandom,
   signNetworkPolicy,
   signSignedPrekey,
@@ -21,7 +22,6 @@ import {
 } from '@parley/wire';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ChannelClosedError } from '../../src/channel/index.js';
 import {
   BACKOFF_BASE_MS,
   BACKOFF_MAX_MS,
@@ -367,7 +367,7 @@ describe("the client checks the server's answers [LOGIN-CHAN-1] [LOGIN-NAME-7] [
   });
 
   it('[LOGIN-LIST-6] [LOGIN-LIST-2] the epoch changes between pages: the client discards what it assembled and fetches the new epoch', async () => {
-    const entries = (n: number, port: number): SupernodeListEntry[] =>
+    const entries = (n: number, port: number): SupernodeListEntryInput[] =>
       Array.from({ length: n }, (_, i) => ({
         keyId: suite.sha256(Uint8Array.of(port, i & 255, i >> 8)),
         endpoints: [{ protocol: 1, address: Uint8Array.of(30, 1, i >> 8, i & 255), port }],

@@ -10,6 +10,8 @@
  * promise chain finish (a macrotask turn), then run one simulator event; so simulated time only passes
  * while nothing is in progress, as if the CPU were infinitely fast, and runs are deterministic.
  */
+
+import { type CloseReason, StreamChannel } from '@parley/channel';
 import type { Clock, NetAddress, Random, SimHost, Stream, Transport } from '@parley/net';
 import { Simulator } from '@parley/net';
 import {
@@ -30,7 +32,6 @@ import {
   startInitiator,
   startResponder,
 } from '@parley/wire';
-import { type CloseReason, StreamChannel } from '../../src/channel/index.js';
 import { LoginClient, type LoginClientOptions } from '../../src/client/index.js';
 import type { LocalLimits } from '../../src/limits/config.js';
 import { LoginServerCore, type Session } from '../../src/server/core.js';
@@ -38,6 +39,7 @@ import { BusyError } from '../../src/server/errors.js';
 import { LoginServer } from '../../src/server/runner.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
+import { epochTransport, settle } from '../../src/testing/sim.js';
 import { suite, T0, type TestNetwork, testNetwork } from '../server/fixtures.js';
 
 export { suite, T0 };
@@ -51,49 +53,7 @@ export function network(): Promise<TestNetwork> {
   return networkPromise;
 }
 
-/** `t` with its clock reading unix milliseconds: `epoch` at the clock's `origin`, whole milliseconds. */
-export function epochTransport(t: Transport, epoch: number, origin = 0): Transport {
-  const clock: Clock = {
-    now: () => epoch + Math.floor(t.clock.now() - origin),
-    setTimer: (delayMs, fn) => t.clock.setTimer(delayMs, fn),
-  };
-  return {
-    clock,
-    random: t.random,
-    bindUdp: (o, h) => t.bindUdp(o, h),
-    listenTcp: (o, h) => t.listenTcp(o, h),
-    connectTcp: (r, h, o) => t.connectTcp(r, h, o),
-  };
-}
-
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/**
- * Resolves with `p`'s outcome, running `sim` one event at a time between macrotask turns (see the module
- * comment); throws when `timeoutMs` of simulated time pass first.
- */
-export async function settle<T>(sim: Simulator, p: Promise<T>, timeoutMs = 10 * 60_000): Promise<T> {
-  let done = false;
-  p.then(
-    () => {
-      done = true;
-    },
-    () => {
-      done = true;
-    },
-  );
-  const deadline = sim.now + timeoutMs;
-  for (;;) {
-    await turn();
-    if (done) return p;
-    if (!sim.step()) {
-      await turn();
-      if (done) return p;
-      throw new Error('nothing left to simulate and the promise is still pending');
-    }
-    if (sim.now > deadline) throw new Error(`still pending after ${timeoutMs} ms of simulated time`);
-  }
-}
+export { epochTransport, settle };
 
 /** A store whose every call takes `delayMs` of the clock's time before it runs (a database at a distance). */
 export function slowStore(store: Store, clock: Clock, delayMs: number): Store {

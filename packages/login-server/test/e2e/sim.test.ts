@@ -3,6 +3,8 @@
  * runner) on one host, LoginClient on others, speaking stream channels over simulated TCP. Requirement
  * ids from spec/06-login-server.md (LOGIN-*, POLICY-*).
  */
+
+import { ChannelClosedError } from '@parley/channel';
 import {
   decodeCertificate,
   decodeSigned,
@@ -15,7 +17,6 @@ import {
   signSignedPrekey,
 } from '@parley/wire';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ChannelClosedError } from '../../src/channel/index.js';
 import type { Device, LoginClient } from '../../src/client/index.js';
 import { PASSWORD, spyCore, suite, type World, world } from './fixtures.js';
 

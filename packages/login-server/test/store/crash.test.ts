@@ -1,6 +1,6 @@
 /**
  * Crash safety at the store level ([LOGIN-STORE-2], [LOGIN-STORE-3], [LOGIN-STORE-4], [LOGIN-STORE-7]):
- * a child process (fixtures/crash-writer.ts, run from source through test/fixtures/ts-loader.mjs) writes
+ * a child process (fixtures/crash-writer.ts, run from source through scripts/ts-loader.mjs) writes
  * accounts, certificates and contact blobs in a tight loop and prints each iteration once its store
  * calls have resolved; the test SIGKILLs it after a seeded number of acknowledgements, in the middle of
  * whatever it was writing, then reopens the database and checks that it is intact and that every
@@ -31,7 +31,7 @@ import {
 } from '../../src/testing/pg-cluster.js';
 import { certificate, contactBlob, registrationRecord, username } from './fixtures/crash-data.js';
 
-const LOADER = pathToFileURL(fileURLToPath(new URL('../fixtures/ts-loader.mjs', import.meta.url))).href;
+const LOADER = pathToFileURL(fileURLToPath(new URL('../../../../scripts/ts-loader.mjs', import.meta.url))).href;
 const WRITER = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
 
 /** How many acknowledgements each round waits for before the kill: seeded from fast-check's global seed. */

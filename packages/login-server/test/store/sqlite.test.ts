@@ -10,6 +10,7 @@ import { ApiMisuse } from '@parley/wire';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore, SQLITE_MIGRATIONS, SqliteStore, STORE_URL_FORMS, type Store } from '../../src/store/index.js';
+import { fullTableScans } from '../../src/testing/sqlite-plans.js';
 import { migrationContract, type StoreHandle, storeContract } from './contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parley-sqlite-'));
@@ -101,25 +102,17 @@ describe('SqliteStore specifics', () => {
   it('[LOGIN-STORE-19] no statement the store prepares scans a whole table (each uses a primary key or an index)', async () => {
     const s = new SqliteStore(':memory:');
     try {
-      // Record the source of every statement the store prepares (migration, schema check, methods).
+      // Every statement the store prepares (migration, schema check, methods), planned.
       const db = (s as unknown as { db: Database.Database }).db;
-      const sources: string[] = [];
-      const prepare = db.prepare.bind(db);
-      db.prepare = ((sql: string) => {
-        sources.push(sql);
-        return prepare(sql);
-      }) as typeof db.prepare;
-      await s.migrate();
-      await s.countAccounts(); // prepares every method's statements
-      expect(sources.length).toBeGreaterThan(30);
-      const fullScans: string[] = [];
-      for (const sql of sources) {
-        if (/sqlite_master|schema_migrations/.test(sql)) continue; // once per open, tiny tables
-        // Plan with literals in place of the parameters (the SQL holds no '?' or '@' in its strings).
-        const plan = prepare(`EXPLAIN QUERY PLAN ${sql.replace(/@\w+|\?/g, '1')}`).all() as { detail: string }[];
-        // "SCAN t", with or without "USING INDEX", visits every row of t; "SEARCH t USING ..." does not.
-        for (const p of plan) if (/^SCAN /.test(p.detail)) fullScans.push(`${p.detail}: ${sql.replace(/\s+/g, ' ')}`);
-      }
+      const { statements, fullScans } = await fullTableScans(
+        db,
+        async () => {
+          await s.migrate();
+          await s.countAccounts(); // prepares every method's statements
+        },
+        /sqlite_master|schema_migrations/, // once per open, tiny tables
+      );
+      expect(statements).toBeGreaterThan(30);
       expect(fullScans).toEqual([]);
     } finally {
       await s.close();

@@ -279,6 +279,8 @@ export const parley = $root.parley = (() => {
          * @property {number} SIGNATURE_CONTEXT_ELECTION_REPORT=8 SIGNATURE_CONTEXT_ELECTION_REPORT value
          * @property {number} SIGNATURE_CONTEXT_ATTESTATION=9 SIGNATURE_CONTEXT_ATTESTATION value
          * @property {number} SIGNATURE_CONTEXT_CERTIFICATE_REQUEST=10 SIGNATURE_CONTEXT_CERTIFICATE_REQUEST value
+         * @property {number} SIGNATURE_CONTEXT_OFFLINE_MESSAGE=11 SIGNATURE_CONTEXT_OFFLINE_MESSAGE value
+         * @property {number} SIGNATURE_CONTEXT_PLACEMENT=12 SIGNATURE_CONTEXT_PLACEMENT value
          */
         v1.SignatureContext = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -293,6 +295,8 @@ export const parley = $root.parley = (() => {
             values[valuesById[8] = "SIGNATURE_CONTEXT_ELECTION_REPORT"] = 8;
             values[valuesById[9] = "SIGNATURE_CONTEXT_ATTESTATION"] = 9;
             values[valuesById[10] = "SIGNATURE_CONTEXT_CERTIFICATE_REQUEST"] = 10;
+            values[valuesById[11] = "SIGNATURE_CONTEXT_OFFLINE_MESSAGE"] = 11;
+            values[valuesById[12] = "SIGNATURE_CONTEXT_PLACEMENT"] = 12;
             return values;
         })();
 
@@ -864,6 +868,9 @@ export const parley = $root.parley = (() => {
          * @property {number} NOT_AUTHORIZED=803 NOT_AUTHORIZED value
          * @property {number} CONFLICT=804 CONFLICT value
          * @property {number} NOT_FOUND=805 NOT_FOUND value
+         * @property {number} STALE=806 STALE value
+         * @property {number} QUOTA_EXCEEDED=807 QUOTA_EXCEEDED value
+         * @property {number} NOT_RESPONSIBLE=808 NOT_RESPONSIBLE value
          */
         v1.ErrorCode = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -907,6 +914,9 @@ export const parley = $root.parley = (() => {
             values[valuesById[803] = "NOT_AUTHORIZED"] = 803;
             values[valuesById[804] = "CONFLICT"] = 804;
             values[valuesById[805] = "NOT_FOUND"] = 805;
+            values[valuesById[806] = "STALE"] = 806;
+            values[valuesById[807] = "QUOTA_EXCEEDED"] = 807;
+            values[valuesById[808] = "NOT_RESPONSIBLE"] = 808;
             return values;
         })();
 
@@ -7694,6 +7704,238 @@ export const parley = $root.parley = (() => {
             return RelayPolicy;
         })();
 
+        v1.DirectoryPolicy = (function() {
+
+            /**
+             * Properties of a DirectoryPolicy.
+             * @typedef {Object} parley.v1.DirectoryPolicy.$Properties
+             * @property {number|null} [presenceLifetimeS] DirectoryPolicy presenceLifetimeS
+             * @property {number|null} [offlineLifetimeS] DirectoryPolicy offlineLifetimeS
+             * @property {number|null} [offlineMessagesPerRecipient] DirectoryPolicy offlineMessagesPerRecipient
+             * @property {number|null} [offlineBytesPerRecipient] DirectoryPolicy offlineBytesPerRecipient
+             * @property {number|null} [offlineMessagesPerSender] DirectoryPolicy offlineMessagesPerSender
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DirectoryPolicy.
+             * @memberof parley.v1
+             * @interface IDirectoryPolicy
+             * @augments parley.v1.DirectoryPolicy.$Properties
+             * @deprecated Use parley.v1.DirectoryPolicy.$Properties instead.
+             */
+
+            /**
+             * Shape of a DirectoryPolicy.
+             * @typedef {parley.v1.DirectoryPolicy.$Properties} parley.v1.DirectoryPolicy.$Shape
+             */
+
+            /**
+             * Constructs a new DirectoryPolicy.
+             * @memberof parley.v1
+             * @classdesc Represents a DirectoryPolicy.
+             * @constructor
+             * @param {parley.v1.DirectoryPolicy.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DirectoryPolicy = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DirectoryPolicy presenceLifetimeS.
+             * @member {number} presenceLifetimeS
+             * @memberof parley.v1.DirectoryPolicy
+             * @instance
+             */
+            DirectoryPolicy.prototype.presenceLifetimeS = 0;
+
+            /**
+             * DirectoryPolicy offlineLifetimeS.
+             * @member {number} offlineLifetimeS
+             * @memberof parley.v1.DirectoryPolicy
+             * @instance
+             */
+            DirectoryPolicy.prototype.offlineLifetimeS = 0;
+
+            /**
+             * DirectoryPolicy offlineMessagesPerRecipient.
+             * @member {number} offlineMessagesPerRecipient
+             * @memberof parley.v1.DirectoryPolicy
+             * @instance
+             */
+            DirectoryPolicy.prototype.offlineMessagesPerRecipient = 0;
+
+            /**
+             * DirectoryPolicy offlineBytesPerRecipient.
+             * @member {number} offlineBytesPerRecipient
+             * @memberof parley.v1.DirectoryPolicy
+             * @instance
+             */
+            DirectoryPolicy.prototype.offlineBytesPerRecipient = 0;
+
+            /**
+             * DirectoryPolicy offlineMessagesPerSender.
+             * @member {number} offlineMessagesPerSender
+             * @memberof parley.v1.DirectoryPolicy
+             * @instance
+             */
+            DirectoryPolicy.prototype.offlineMessagesPerSender = 0;
+
+            /**
+             * Creates a new DirectoryPolicy instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.DirectoryPolicy
+             * @static
+             * @param {parley.v1.DirectoryPolicy.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.DirectoryPolicy} DirectoryPolicy instance
+             * @type {{
+             *   (properties: parley.v1.DirectoryPolicy.$Shape): parley.v1.DirectoryPolicy & parley.v1.DirectoryPolicy.$Shape;
+             *   (properties?: parley.v1.DirectoryPolicy.$Properties): parley.v1.DirectoryPolicy;
+             * }}
+             */
+            DirectoryPolicy.create = function(properties) {
+                return new DirectoryPolicy(properties);
+            };
+
+            /**
+             * Encodes the specified DirectoryPolicy message. Does not implicitly {@link parley.v1.DirectoryPolicy.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.DirectoryPolicy
+             * @static
+             * @param {parley.v1.DirectoryPolicy.$Properties} message DirectoryPolicy message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DirectoryPolicy.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.presenceLifetimeS != null && $Object.hasOwnProperty.call(message, "presenceLifetimeS") && message.presenceLifetimeS !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.presenceLifetimeS);
+                if (message.offlineLifetimeS != null && $Object.hasOwnProperty.call(message, "offlineLifetimeS") && message.offlineLifetimeS !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.offlineLifetimeS);
+                if (message.offlineMessagesPerRecipient != null && $Object.hasOwnProperty.call(message, "offlineMessagesPerRecipient") && message.offlineMessagesPerRecipient !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.offlineMessagesPerRecipient);
+                if (message.offlineBytesPerRecipient != null && $Object.hasOwnProperty.call(message, "offlineBytesPerRecipient") && message.offlineBytesPerRecipient !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.offlineBytesPerRecipient);
+                if (message.offlineMessagesPerSender != null && $Object.hasOwnProperty.call(message, "offlineMessagesPerSender") && message.offlineMessagesPerSender !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.offlineMessagesPerSender);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DirectoryPolicy message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.DirectoryPolicy
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.DirectoryPolicy & parley.v1.DirectoryPolicy.$Shape} DirectoryPolicy
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DirectoryPolicy.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.DirectoryPolicy();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.presenceLifetimeS = value;
+                            else
+                                delete message.presenceLifetimeS;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.offlineLifetimeS = value;
+                            else
+                                delete message.offlineLifetimeS;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.offlineMessagesPerRecipient = value;
+                            else
+                                delete message.offlineMessagesPerRecipient;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.offlineBytesPerRecipient = value;
+                            else
+                                delete message.offlineBytesPerRecipient;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.offlineMessagesPerSender = value;
+                            else
+                                delete message.offlineMessagesPerSender;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return DirectoryPolicy;
+        })();
+
         v1.RateLimitPolicy = (function() {
 
             /**
@@ -7983,6 +8225,7 @@ export const parley = $root.parley = (() => {
              * @property {parley.v1.ElectionPolicy.$Properties|null} [election] NetworkPolicy election
              * @property {parley.v1.RelayPolicy.$Properties|null} [relay] NetworkPolicy relay
              * @property {parley.v1.RateLimitPolicy.$Properties|null} [rateLimits] NetworkPolicy rateLimits
+             * @property {parley.v1.DirectoryPolicy.$Properties|null} [directory] NetworkPolicy directory
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -8113,6 +8356,14 @@ export const parley = $root.parley = (() => {
             NetworkPolicy.prototype.rateLimits = null;
 
             /**
+             * NetworkPolicy directory.
+             * @member {parley.v1.DirectoryPolicy.$Properties|null|undefined} directory
+             * @memberof parley.v1.NetworkPolicy
+             * @instance
+             */
+            NetworkPolicy.prototype.directory = null;
+
+            /**
              * Creates a new NetworkPolicy instance using the specified properties.
              * @function create
              * @memberof parley.v1.NetworkPolicy
@@ -8169,6 +8420,8 @@ export const parley = $root.parley = (() => {
                     $root.parley.v1.RelayPolicy.encode(message.relay, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
                 if (message.rateLimits != null && $Object.hasOwnProperty.call(message, "rateLimits"))
                     $root.parley.v1.RateLimitPolicy.encode(message.rateLimits, writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
+                if (message.directory != null && $Object.hasOwnProperty.call(message, "directory"))
+                    $root.parley.v1.DirectoryPolicy.encode(message.directory, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -8316,6 +8569,12 @@ export const parley = $root.parley = (() => {
                             message.rateLimits = $root.parley.v1.RateLimitPolicy.decode(reader, reader.size(), $undefined, _depth + 1, message.rateLimits);
                             continue;
                         }
+                    case 13: {
+                            if (wireType !== 2)
+                                break;
+                            message.directory = $root.parley.v1.DirectoryPolicy.decode(reader, reader.size(), $undefined, _depth + 1, message.directory);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -8347,6 +8606,7 @@ export const parley = $root.parley = (() => {
              * @property {number|null} [loadPercent] SupernodeEntry loadPercent
              * @property {boolean|null} [hosted] SupernodeEntry hosted
              * @property {Long|null} [notAfter] SupernodeEntry notAfter
+             * @property {Uint8Array|null} [placementKey] SupernodeEntry placementKey
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -8428,6 +8688,14 @@ export const parley = $root.parley = (() => {
             SupernodeEntry.prototype.notAfter = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * SupernodeEntry placementKey.
+             * @member {Uint8Array} placementKey
+             * @memberof parley.v1.SupernodeEntry
+             * @instance
+             */
+            SupernodeEntry.prototype.placementKey = $util.newBuffer([]);
+
+            /**
              * Creates a new SupernodeEntry instance using the specified properties.
              * @function create
              * @memberof parley.v1.SupernodeEntry
@@ -8472,6 +8740,8 @@ export const parley = $root.parley = (() => {
                     writer.uint32(/* id 5, wireType 0 =*/40).bool(message.hosted);
                 if (message.notAfter != null && $Object.hasOwnProperty.call(message, "notAfter") && (typeof message.notAfter === "object" ? message.notAfter.low || message.notAfter.high : message.notAfter !== 0))
                     writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.notAfter);
+                if (message.placementKey != null && $Object.hasOwnProperty.call(message, "placementKey") && message.placementKey.length)
+                    writer.uint32(/* id 7, wireType 2 =*/58).bytes(message.placementKey);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -8567,6 +8837,15 @@ export const parley = $root.parley = (() => {
                                 message.notAfter = value;
                             else
                                 delete message.notAfter;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.placementKey = value;
+                            else
+                                delete message.placementKey;
                             continue;
                         }
                     }
@@ -9289,7 +9568,23 @@ export const parley = $root.parley = (() => {
              * @property {parley.v1.ContactBlobReply.$Properties|null} [contactBlobReply] Packet contactBlobReply
              * @property {parley.v1.PutContactBlob.$Properties|null} [putContactBlob] Packet putContactBlob
              * @property {parley.v1.PutContactBlobReply.$Properties|null} [putContactBlobReply] Packet putContactBlobReply
-             * @property {"close"|"ping"|"pong"|"error"|"registerStart"|"registerStartReply"|"registerFinish"|"registerFinishReply"|"loginStart"|"loginStartReply"|"loginFinish"|"loginFinishReply"|"renewCertificate"|"renewCertificateReply"|"changePasswordStart"|"changePasswordStartReply"|"changePasswordFinish"|"changePasswordFinishReply"|"getPolicy"|"policyReply"|"getSupernodeList"|"supernodeListReply"|"getRevocationList"|"revocationListReply"|"supernodeRegister"|"supernodeRegisterReply"|"supernodeHeartbeat"|"supernodeHeartbeatReply"|"uploadPrekeys"|"uploadPrekeysReply"|"fetchPrekeys"|"fetchPrekeysReply"|"getContactBlob"|"contactBlobReply"|"putContactBlob"|"putContactBlobReply"} [body] Packet body
+             * @property {parley.v1.Attach.$Properties|null} [attach] Packet attach
+             * @property {parley.v1.AttachReply.$Properties|null} [attachReply] Packet attachReply
+             * @property {parley.v1.PublishPresence.$Properties|null} [publishPresence] Packet publishPresence
+             * @property {parley.v1.PublishPresenceReply.$Properties|null} [publishPresenceReply] Packet publishPresenceReply
+             * @property {parley.v1.LookupPresence.$Properties|null} [lookupPresence] Packet lookupPresence
+             * @property {parley.v1.LookupPresenceReply.$Properties|null} [lookupPresenceReply] Packet lookupPresenceReply
+             * @property {parley.v1.StoreMessage.$Properties|null} [storeMessage] Packet storeMessage
+             * @property {parley.v1.StoreMessageReply.$Properties|null} [storeMessageReply] Packet storeMessageReply
+             * @property {parley.v1.FetchMessages.$Properties|null} [fetchMessages] Packet fetchMessages
+             * @property {parley.v1.FetchMessagesReply.$Properties|null} [fetchMessagesReply] Packet fetchMessagesReply
+             * @property {parley.v1.AckMessages.$Properties|null} [ackMessages] Packet ackMessages
+             * @property {parley.v1.AckMessagesReply.$Properties|null} [ackMessagesReply] Packet ackMessagesReply
+             * @property {parley.v1.ReplicatePresence.$Properties|null} [replicatePresence] Packet replicatePresence
+             * @property {parley.v1.ReplicatePresenceReply.$Properties|null} [replicatePresenceReply] Packet replicatePresenceReply
+             * @property {parley.v1.ReplicateMessages.$Properties|null} [replicateMessages] Packet replicateMessages
+             * @property {parley.v1.ReplicateMessagesReply.$Properties|null} [replicateMessagesReply] Packet replicateMessagesReply
+             * @property {"close"|"ping"|"pong"|"error"|"registerStart"|"registerStartReply"|"registerFinish"|"registerFinishReply"|"loginStart"|"loginStartReply"|"loginFinish"|"loginFinishReply"|"renewCertificate"|"renewCertificateReply"|"changePasswordStart"|"changePasswordStartReply"|"changePasswordFinish"|"changePasswordFinishReply"|"getPolicy"|"policyReply"|"getSupernodeList"|"supernodeListReply"|"getRevocationList"|"revocationListReply"|"supernodeRegister"|"supernodeRegisterReply"|"supernodeHeartbeat"|"supernodeHeartbeatReply"|"uploadPrekeys"|"uploadPrekeysReply"|"fetchPrekeys"|"fetchPrekeysReply"|"getContactBlob"|"contactBlobReply"|"putContactBlob"|"putContactBlobReply"|"attach"|"attachReply"|"publishPresence"|"publishPresenceReply"|"lookupPresence"|"lookupPresenceReply"|"storeMessage"|"storeMessageReply"|"fetchMessages"|"fetchMessagesReply"|"ackMessages"|"ackMessagesReply"|"replicatePresence"|"replicatePresenceReply"|"replicateMessages"|"replicateMessagesReply"} [body] Packet body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -9341,9 +9636,25 @@ export const parley = $root.parley = (() => {
              *   contactBlobReply?: parley.v1.ContactBlobReply.$Shape|null;
              *   putContactBlob?: parley.v1.PutContactBlob.$Shape|null;
              *   putContactBlobReply?: parley.v1.PutContactBlobReply.$Shape|null;
+             *   attach?: parley.v1.Attach.$Shape|null;
+             *   attachReply?: parley.v1.AttachReply.$Shape|null;
+             *   publishPresence?: parley.v1.PublishPresence.$Shape|null;
+             *   publishPresenceReply?: parley.v1.PublishPresenceReply.$Shape|null;
+             *   lookupPresence?: parley.v1.LookupPresence.$Shape|null;
+             *   lookupPresenceReply?: parley.v1.LookupPresenceReply.$Shape|null;
+             *   storeMessage?: parley.v1.StoreMessage.$Shape|null;
+             *   storeMessageReply?: parley.v1.StoreMessageReply.$Shape|null;
+             *   fetchMessages?: parley.v1.FetchMessages.$Shape|null;
+             *   fetchMessagesReply?: parley.v1.FetchMessagesReply.$Shape|null;
+             *   ackMessages?: parley.v1.AckMessages.$Shape|null;
+             *   ackMessagesReply?: parley.v1.AckMessagesReply.$Shape|null;
+             *   replicatePresence?: parley.v1.ReplicatePresence.$Shape|null;
+             *   replicatePresenceReply?: parley.v1.ReplicatePresenceReply.$Shape|null;
+             *   replicateMessages?: parley.v1.ReplicateMessages.$Shape|null;
+             *   replicateMessagesReply?: parley.v1.ReplicateMessagesReply.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ body?: undefined; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "close"; close: parley.v1.Close.$Shape; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "ping"; close?: null; ping: parley.v1.Ping.$Shape; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "pong"; close?: null; ping?: null; pong: parley.v1.Pong.$Shape; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "error"; close?: null; ping?: null; pong?: null; error: parley.v1.ErrorReply.$Shape; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "registerStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart: parley.v1.RegisterStart.$Shape; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "registerStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply: parley.v1.RegisterStartReply.$Shape; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "registerFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish: parley.v1.RegisterFinish.$Shape; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "registerFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply: parley.v1.RegisterFinishReply.$Shape; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "loginStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart: parley.v1.LoginStart.$Shape; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "loginStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply: parley.v1.LoginStartReply.$Shape; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "loginFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish: parley.v1.LoginFinish.$Shape; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "loginFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply: parley.v1.CertificateReply.$Shape; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "renewCertificate"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate: parley.v1.RenewCertificate.$Shape; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "renewCertificateReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply: parley.v1.CertificateReply.$Shape; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "changePasswordStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart: parley.v1.ChangePasswordStart.$Shape; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "changePasswordStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply: parley.v1.ChangePasswordStartReply.$Shape; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "changePasswordFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish: parley.v1.ChangePasswordFinish.$Shape; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "changePasswordFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply: parley.v1.ChangePasswordFinishReply.$Shape; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "getPolicy"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy: parley.v1.GetPolicy.$Shape; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "policyReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply: parley.v1.PolicyReply.$Shape; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "getSupernodeList"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList: parley.v1.GetSupernodeList.$Shape; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "supernodeListReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply: parley.v1.SupernodeListReply.$Shape; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "getRevocationList"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList: parley.v1.GetRevocationList.$Shape; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "revocationListReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply: parley.v1.RevocationListReply.$Shape; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "supernodeRegister"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister: parley.v1.SupernodeRegister.$Shape; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "supernodeRegisterReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply: parley.v1.SupernodeRegisterReply.$Shape; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "supernodeHeartbeat"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat: parley.v1.SupernodeHeartbeat.$Shape; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "supernodeHeartbeatReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply: parley.v1.SupernodeHeartbeatReply.$Shape; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "uploadPrekeys"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys: parley.v1.UploadPrekeys.$Shape; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "uploadPrekeysReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply: parley.v1.UploadPrekeysReply.$Shape; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "fetchPrekeys"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys: parley.v1.FetchPrekeys.$Shape; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "fetchPrekeysReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply: parley.v1.FetchPrekeysReply.$Shape; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "getContactBlob"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob: parley.v1.GetContactBlob.$Shape; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "contactBlobReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply: parley.v1.ContactBlobReply.$Shape; putContactBlob?: null; putContactBlobReply?: null }|{ body?: "putContactBlob"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob: parley.v1.PutContactBlob.$Shape; putContactBlobReply?: null }|{ body?: "putContactBlobReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply: parley.v1.PutContactBlobReply.$Shape })
+             *   ({ body?: undefined; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "close"; close: parley.v1.Close.$Shape; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "ping"; close?: null; ping: parley.v1.Ping.$Shape; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "pong"; close?: null; ping?: null; pong: parley.v1.Pong.$Shape; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "error"; close?: null; ping?: null; pong?: null; error: parley.v1.ErrorReply.$Shape; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "registerStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart: parley.v1.RegisterStart.$Shape; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "registerStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply: parley.v1.RegisterStartReply.$Shape; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "registerFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish: parley.v1.RegisterFinish.$Shape; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "registerFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply: parley.v1.RegisterFinishReply.$Shape; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "loginStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart: parley.v1.LoginStart.$Shape; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "loginStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply: parley.v1.LoginStartReply.$Shape; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "loginFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish: parley.v1.LoginFinish.$Shape; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "loginFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply: parley.v1.CertificateReply.$Shape; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "renewCertificate"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate: parley.v1.RenewCertificate.$Shape; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "renewCertificateReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply: parley.v1.CertificateReply.$Shape; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "changePasswordStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart: parley.v1.ChangePasswordStart.$Shape; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "changePasswordStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply: parley.v1.ChangePasswordStartReply.$Shape; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "changePasswordFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish: parley.v1.ChangePasswordFinish.$Shape; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "changePasswordFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply: parley.v1.ChangePasswordFinishReply.$Shape; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "getPolicy"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy: parley.v1.GetPolicy.$Shape; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "policyReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply: parley.v1.PolicyReply.$Shape; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "getSupernodeList"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList: parley.v1.GetSupernodeList.$Shape; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "supernodeListReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply: parley.v1.SupernodeListReply.$Shape; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "getRevocationList"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList: parley.v1.GetRevocationList.$Shape; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "revocationListReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply: parley.v1.RevocationListReply.$Shape; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "supernodeRegister"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister: parley.v1.SupernodeRegister.$Shape; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "supernodeRegisterReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply: parley.v1.SupernodeRegisterReply.$Shape; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "supernodeHeartbeat"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat: parley.v1.SupernodeHeartbeat.$Shape; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "supernodeHeartbeatReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply: parley.v1.SupernodeHeartbeatReply.$Shape; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "uploadPrekeys"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys: parley.v1.UploadPrekeys.$Shape; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "uploadPrekeysReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply: parley.v1.UploadPrekeysReply.$Shape; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "fetchPrekeys"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys: parley.v1.FetchPrekeys.$Shape; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "fetchPrekeysReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply: parley.v1.FetchPrekeysReply.$Shape; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "getContactBlob"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob: parley.v1.GetContactBlob.$Shape; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "contactBlobReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply: parley.v1.ContactBlobReply.$Shape; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "putContactBlob"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob: parley.v1.PutContactBlob.$Shape; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "putContactBlobReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply: parley.v1.PutContactBlobReply.$Shape; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "attach"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach: parley.v1.Attach.$Shape; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "attachReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply: parley.v1.AttachReply.$Shape; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "publishPresence"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence: parley.v1.PublishPresence.$Shape; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "publishPresenceReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply: parley.v1.PublishPresenceReply.$Shape; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "lookupPresence"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence: parley.v1.LookupPresence.$Shape; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "lookupPresenceReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply: parley.v1.LookupPresenceReply.$Shape; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "storeMessage"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage: parley.v1.StoreMessage.$Shape; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "storeMessageReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply: parley.v1.StoreMessageReply.$Shape; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "fetchMessages"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages: parley.v1.FetchMessages.$Shape; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "fetchMessagesReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply: parley.v1.FetchMessagesReply.$Shape; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "ackMessages"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages: parley.v1.AckMessages.$Shape; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "ackMessagesReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply: parley.v1.AckMessagesReply.$Shape; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "replicatePresence"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence: parley.v1.ReplicatePresence.$Shape; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "replicatePresenceReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply: parley.v1.ReplicatePresenceReply.$Shape; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "replicateMessages"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages: parley.v1.ReplicateMessages.$Shape; replicateMessagesReply?: null }|{ body?: "replicateMessagesReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply: parley.v1.ReplicateMessagesReply.$Shape })
              * )} parley.v1.Packet.$Shape
              */
 
@@ -9658,17 +9969,145 @@ export const parley = $root.parley = (() => {
              */
             Packet.prototype.putContactBlobReply = null;
 
+            /**
+             * Packet attach.
+             * @member {parley.v1.Attach.$Properties|null|undefined} attach
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.attach = null;
+
+            /**
+             * Packet attachReply.
+             * @member {parley.v1.AttachReply.$Properties|null|undefined} attachReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.attachReply = null;
+
+            /**
+             * Packet publishPresence.
+             * @member {parley.v1.PublishPresence.$Properties|null|undefined} publishPresence
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.publishPresence = null;
+
+            /**
+             * Packet publishPresenceReply.
+             * @member {parley.v1.PublishPresenceReply.$Properties|null|undefined} publishPresenceReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.publishPresenceReply = null;
+
+            /**
+             * Packet lookupPresence.
+             * @member {parley.v1.LookupPresence.$Properties|null|undefined} lookupPresence
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.lookupPresence = null;
+
+            /**
+             * Packet lookupPresenceReply.
+             * @member {parley.v1.LookupPresenceReply.$Properties|null|undefined} lookupPresenceReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.lookupPresenceReply = null;
+
+            /**
+             * Packet storeMessage.
+             * @member {parley.v1.StoreMessage.$Properties|null|undefined} storeMessage
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.storeMessage = null;
+
+            /**
+             * Packet storeMessageReply.
+             * @member {parley.v1.StoreMessageReply.$Properties|null|undefined} storeMessageReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.storeMessageReply = null;
+
+            /**
+             * Packet fetchMessages.
+             * @member {parley.v1.FetchMessages.$Properties|null|undefined} fetchMessages
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.fetchMessages = null;
+
+            /**
+             * Packet fetchMessagesReply.
+             * @member {parley.v1.FetchMessagesReply.$Properties|null|undefined} fetchMessagesReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.fetchMessagesReply = null;
+
+            /**
+             * Packet ackMessages.
+             * @member {parley.v1.AckMessages.$Properties|null|undefined} ackMessages
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.ackMessages = null;
+
+            /**
+             * Packet ackMessagesReply.
+             * @member {parley.v1.AckMessagesReply.$Properties|null|undefined} ackMessagesReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.ackMessagesReply = null;
+
+            /**
+             * Packet replicatePresence.
+             * @member {parley.v1.ReplicatePresence.$Properties|null|undefined} replicatePresence
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.replicatePresence = null;
+
+            /**
+             * Packet replicatePresenceReply.
+             * @member {parley.v1.ReplicatePresenceReply.$Properties|null|undefined} replicatePresenceReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.replicatePresenceReply = null;
+
+            /**
+             * Packet replicateMessages.
+             * @member {parley.v1.ReplicateMessages.$Properties|null|undefined} replicateMessages
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.replicateMessages = null;
+
+            /**
+             * Packet replicateMessagesReply.
+             * @member {parley.v1.ReplicateMessagesReply.$Properties|null|undefined} replicateMessagesReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.replicateMessagesReply = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * Packet body.
-             * @member {"close"|"ping"|"pong"|"error"|"registerStart"|"registerStartReply"|"registerFinish"|"registerFinishReply"|"loginStart"|"loginStartReply"|"loginFinish"|"loginFinishReply"|"renewCertificate"|"renewCertificateReply"|"changePasswordStart"|"changePasswordStartReply"|"changePasswordFinish"|"changePasswordFinishReply"|"getPolicy"|"policyReply"|"getSupernodeList"|"supernodeListReply"|"getRevocationList"|"revocationListReply"|"supernodeRegister"|"supernodeRegisterReply"|"supernodeHeartbeat"|"supernodeHeartbeatReply"|"uploadPrekeys"|"uploadPrekeysReply"|"fetchPrekeys"|"fetchPrekeysReply"|"getContactBlob"|"contactBlobReply"|"putContactBlob"|"putContactBlobReply"|undefined} body
+             * @member {"close"|"ping"|"pong"|"error"|"registerStart"|"registerStartReply"|"registerFinish"|"registerFinishReply"|"loginStart"|"loginStartReply"|"loginFinish"|"loginFinishReply"|"renewCertificate"|"renewCertificateReply"|"changePasswordStart"|"changePasswordStartReply"|"changePasswordFinish"|"changePasswordFinishReply"|"getPolicy"|"policyReply"|"getSupernodeList"|"supernodeListReply"|"getRevocationList"|"revocationListReply"|"supernodeRegister"|"supernodeRegisterReply"|"supernodeHeartbeat"|"supernodeHeartbeatReply"|"uploadPrekeys"|"uploadPrekeysReply"|"fetchPrekeys"|"fetchPrekeysReply"|"getContactBlob"|"contactBlobReply"|"putContactBlob"|"putContactBlobReply"|"attach"|"attachReply"|"publishPresence"|"publishPresenceReply"|"lookupPresence"|"lookupPresenceReply"|"storeMessage"|"storeMessageReply"|"fetchMessages"|"fetchMessagesReply"|"ackMessages"|"ackMessagesReply"|"replicatePresence"|"replicatePresenceReply"|"replicateMessages"|"replicateMessagesReply"|undefined} body
              * @memberof parley.v1.Packet
              * @instance
              */
             $Object.defineProperty(Packet.prototype, "body", {
-                get: $util.oneOfGetter($oneOfFields = ["close", "ping", "pong", "error", "registerStart", "registerStartReply", "registerFinish", "registerFinishReply", "loginStart", "loginStartReply", "loginFinish", "loginFinishReply", "renewCertificate", "renewCertificateReply", "changePasswordStart", "changePasswordStartReply", "changePasswordFinish", "changePasswordFinishReply", "getPolicy", "policyReply", "getSupernodeList", "supernodeListReply", "getRevocationList", "revocationListReply", "supernodeRegister", "supernodeRegisterReply", "supernodeHeartbeat", "supernodeHeartbeatReply", "uploadPrekeys", "uploadPrekeysReply", "fetchPrekeys", "fetchPrekeysReply", "getContactBlob", "contactBlobReply", "putContactBlob", "putContactBlobReply"]),
+                get: $util.oneOfGetter($oneOfFields = ["close", "ping", "pong", "error", "registerStart", "registerStartReply", "registerFinish", "registerFinishReply", "loginStart", "loginStartReply", "loginFinish", "loginFinishReply", "renewCertificate", "renewCertificateReply", "changePasswordStart", "changePasswordStartReply", "changePasswordFinish", "changePasswordFinishReply", "getPolicy", "policyReply", "getSupernodeList", "supernodeListReply", "getRevocationList", "revocationListReply", "supernodeRegister", "supernodeRegisterReply", "supernodeHeartbeat", "supernodeHeartbeatReply", "uploadPrekeys", "uploadPrekeysReply", "fetchPrekeys", "fetchPrekeysReply", "getContactBlob", "contactBlobReply", "putContactBlob", "putContactBlobReply", "attach", "attachReply", "publishPresence", "publishPresenceReply", "lookupPresence", "lookupPresenceReply", "storeMessage", "storeMessageReply", "fetchMessages", "fetchMessagesReply", "ackMessages", "ackMessagesReply", "replicatePresence", "replicatePresenceReply", "replicateMessages", "replicateMessagesReply"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -9778,6 +10217,38 @@ export const parley = $root.parley = (() => {
                     $root.parley.v1.PutContactBlob.encode(message.putContactBlob, writer.uint32(/* id 130, wireType 2 =*/1042).fork(), _depth + 1).ldelim();
                 if (message.putContactBlobReply != null && $Object.hasOwnProperty.call(message, "putContactBlobReply"))
                     $root.parley.v1.PutContactBlobReply.encode(message.putContactBlobReply, writer.uint32(/* id 131, wireType 2 =*/1050).fork(), _depth + 1).ldelim();
+                if (message.attach != null && $Object.hasOwnProperty.call(message, "attach"))
+                    $root.parley.v1.Attach.encode(message.attach, writer.uint32(/* id 200, wireType 2 =*/1602).fork(), _depth + 1).ldelim();
+                if (message.attachReply != null && $Object.hasOwnProperty.call(message, "attachReply"))
+                    $root.parley.v1.AttachReply.encode(message.attachReply, writer.uint32(/* id 201, wireType 2 =*/1610).fork(), _depth + 1).ldelim();
+                if (message.publishPresence != null && $Object.hasOwnProperty.call(message, "publishPresence"))
+                    $root.parley.v1.PublishPresence.encode(message.publishPresence, writer.uint32(/* id 202, wireType 2 =*/1618).fork(), _depth + 1).ldelim();
+                if (message.publishPresenceReply != null && $Object.hasOwnProperty.call(message, "publishPresenceReply"))
+                    $root.parley.v1.PublishPresenceReply.encode(message.publishPresenceReply, writer.uint32(/* id 203, wireType 2 =*/1626).fork(), _depth + 1).ldelim();
+                if (message.lookupPresence != null && $Object.hasOwnProperty.call(message, "lookupPresence"))
+                    $root.parley.v1.LookupPresence.encode(message.lookupPresence, writer.uint32(/* id 204, wireType 2 =*/1634).fork(), _depth + 1).ldelim();
+                if (message.lookupPresenceReply != null && $Object.hasOwnProperty.call(message, "lookupPresenceReply"))
+                    $root.parley.v1.LookupPresenceReply.encode(message.lookupPresenceReply, writer.uint32(/* id 205, wireType 2 =*/1642).fork(), _depth + 1).ldelim();
+                if (message.storeMessage != null && $Object.hasOwnProperty.call(message, "storeMessage"))
+                    $root.parley.v1.StoreMessage.encode(message.storeMessage, writer.uint32(/* id 210, wireType 2 =*/1682).fork(), _depth + 1).ldelim();
+                if (message.storeMessageReply != null && $Object.hasOwnProperty.call(message, "storeMessageReply"))
+                    $root.parley.v1.StoreMessageReply.encode(message.storeMessageReply, writer.uint32(/* id 211, wireType 2 =*/1690).fork(), _depth + 1).ldelim();
+                if (message.fetchMessages != null && $Object.hasOwnProperty.call(message, "fetchMessages"))
+                    $root.parley.v1.FetchMessages.encode(message.fetchMessages, writer.uint32(/* id 212, wireType 2 =*/1698).fork(), _depth + 1).ldelim();
+                if (message.fetchMessagesReply != null && $Object.hasOwnProperty.call(message, "fetchMessagesReply"))
+                    $root.parley.v1.FetchMessagesReply.encode(message.fetchMessagesReply, writer.uint32(/* id 213, wireType 2 =*/1706).fork(), _depth + 1).ldelim();
+                if (message.ackMessages != null && $Object.hasOwnProperty.call(message, "ackMessages"))
+                    $root.parley.v1.AckMessages.encode(message.ackMessages, writer.uint32(/* id 214, wireType 2 =*/1714).fork(), _depth + 1).ldelim();
+                if (message.ackMessagesReply != null && $Object.hasOwnProperty.call(message, "ackMessagesReply"))
+                    $root.parley.v1.AckMessagesReply.encode(message.ackMessagesReply, writer.uint32(/* id 215, wireType 2 =*/1722).fork(), _depth + 1).ldelim();
+                if (message.replicatePresence != null && $Object.hasOwnProperty.call(message, "replicatePresence"))
+                    $root.parley.v1.ReplicatePresence.encode(message.replicatePresence, writer.uint32(/* id 220, wireType 2 =*/1762).fork(), _depth + 1).ldelim();
+                if (message.replicatePresenceReply != null && $Object.hasOwnProperty.call(message, "replicatePresenceReply"))
+                    $root.parley.v1.ReplicatePresenceReply.encode(message.replicatePresenceReply, writer.uint32(/* id 221, wireType 2 =*/1770).fork(), _depth + 1).ldelim();
+                if (message.replicateMessages != null && $Object.hasOwnProperty.call(message, "replicateMessages"))
+                    $root.parley.v1.ReplicateMessages.encode(message.replicateMessages, writer.uint32(/* id 222, wireType 2 =*/1778).fork(), _depth + 1).ldelim();
+                if (message.replicateMessagesReply != null && $Object.hasOwnProperty.call(message, "replicateMessagesReply"))
+                    $root.parley.v1.ReplicateMessagesReply.encode(message.replicateMessagesReply, writer.uint32(/* id 223, wireType 2 =*/1786).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -10081,6 +10552,118 @@ export const parley = $root.parley = (() => {
                                 break;
                             message.putContactBlobReply = $root.parley.v1.PutContactBlobReply.decode(reader, reader.size(), $undefined, _depth + 1, message.putContactBlobReply);
                             message.body = "putContactBlobReply";
+                            continue;
+                        }
+                    case 200: {
+                            if (wireType !== 2)
+                                break;
+                            message.attach = $root.parley.v1.Attach.decode(reader, reader.size(), $undefined, _depth + 1, message.attach);
+                            message.body = "attach";
+                            continue;
+                        }
+                    case 201: {
+                            if (wireType !== 2)
+                                break;
+                            message.attachReply = $root.parley.v1.AttachReply.decode(reader, reader.size(), $undefined, _depth + 1, message.attachReply);
+                            message.body = "attachReply";
+                            continue;
+                        }
+                    case 202: {
+                            if (wireType !== 2)
+                                break;
+                            message.publishPresence = $root.parley.v1.PublishPresence.decode(reader, reader.size(), $undefined, _depth + 1, message.publishPresence);
+                            message.body = "publishPresence";
+                            continue;
+                        }
+                    case 203: {
+                            if (wireType !== 2)
+                                break;
+                            message.publishPresenceReply = $root.parley.v1.PublishPresenceReply.decode(reader, reader.size(), $undefined, _depth + 1, message.publishPresenceReply);
+                            message.body = "publishPresenceReply";
+                            continue;
+                        }
+                    case 204: {
+                            if (wireType !== 2)
+                                break;
+                            message.lookupPresence = $root.parley.v1.LookupPresence.decode(reader, reader.size(), $undefined, _depth + 1, message.lookupPresence);
+                            message.body = "lookupPresence";
+                            continue;
+                        }
+                    case 205: {
+                            if (wireType !== 2)
+                                break;
+                            message.lookupPresenceReply = $root.parley.v1.LookupPresenceReply.decode(reader, reader.size(), $undefined, _depth + 1, message.lookupPresenceReply);
+                            message.body = "lookupPresenceReply";
+                            continue;
+                        }
+                    case 210: {
+                            if (wireType !== 2)
+                                break;
+                            message.storeMessage = $root.parley.v1.StoreMessage.decode(reader, reader.size(), $undefined, _depth + 1, message.storeMessage);
+                            message.body = "storeMessage";
+                            continue;
+                        }
+                    case 211: {
+                            if (wireType !== 2)
+                                break;
+                            message.storeMessageReply = $root.parley.v1.StoreMessageReply.decode(reader, reader.size(), $undefined, _depth + 1, message.storeMessageReply);
+                            message.body = "storeMessageReply";
+                            continue;
+                        }
+                    case 212: {
+                            if (wireType !== 2)
+                                break;
+                            message.fetchMessages = $root.parley.v1.FetchMessages.decode(reader, reader.size(), $undefined, _depth + 1, message.fetchMessages);
+                            message.body = "fetchMessages";
+                            continue;
+                        }
+                    case 213: {
+                            if (wireType !== 2)
+                                break;
+                            message.fetchMessagesReply = $root.parley.v1.FetchMessagesReply.decode(reader, reader.size(), $undefined, _depth + 1, message.fetchMessagesReply);
+                            message.body = "fetchMessagesReply";
+                            continue;
+                        }
+                    case 214: {
+                            if (wireType !== 2)
+                                break;
+                            message.ackMessages = $root.parley.v1.AckMessages.decode(reader, reader.size(), $undefined, _depth + 1, message.ackMessages);
+                            message.body = "ackMessages";
+                            continue;
+                        }
+                    case 215: {
+                            if (wireType !== 2)
+                                break;
+                            message.ackMessagesReply = $root.parley.v1.AckMessagesReply.decode(reader, reader.size(), $undefined, _depth + 1, message.ackMessagesReply);
+                            message.body = "ackMessagesReply";
+                            continue;
+                        }
+                    case 220: {
+                            if (wireType !== 2)
+                                break;
+                            message.replicatePresence = $root.parley.v1.ReplicatePresence.decode(reader, reader.size(), $undefined, _depth + 1, message.replicatePresence);
+                            message.body = "replicatePresence";
+                            continue;
+                        }
+                    case 221: {
+                            if (wireType !== 2)
+                                break;
+                            message.replicatePresenceReply = $root.parley.v1.ReplicatePresenceReply.decode(reader, reader.size(), $undefined, _depth + 1, message.replicatePresenceReply);
+                            message.body = "replicatePresenceReply";
+                            continue;
+                        }
+                    case 222: {
+                            if (wireType !== 2)
+                                break;
+                            message.replicateMessages = $root.parley.v1.ReplicateMessages.decode(reader, reader.size(), $undefined, _depth + 1, message.replicateMessages);
+                            message.body = "replicateMessages";
+                            continue;
+                        }
+                    case 223: {
+                            if (wireType !== 2)
+                                break;
+                            message.replicateMessagesReply = $root.parley.v1.ReplicateMessagesReply.decode(reader, reader.size(), $undefined, _depth + 1, message.replicateMessagesReply);
+                            message.body = "replicateMessagesReply";
                             continue;
                         }
                     }
@@ -10829,6 +11412,4076 @@ export const parley = $root.parley = (() => {
             };
 
             return ErrorReply;
+        })();
+
+        v1.Attach = (function() {
+
+            /**
+             * Properties of an Attach.
+             * @typedef {Object} parley.v1.Attach.$Properties
+             * @property {boolean|null} [standby] Attach standby
+             * @property {Long|null} [listEpoch] Attach listEpoch
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an Attach.
+             * @memberof parley.v1
+             * @interface IAttach
+             * @augments parley.v1.Attach.$Properties
+             * @deprecated Use parley.v1.Attach.$Properties instead.
+             */
+
+            /**
+             * Shape of an Attach.
+             * @typedef {parley.v1.Attach.$Properties} parley.v1.Attach.$Shape
+             */
+
+            /**
+             * Constructs a new Attach.
+             * @memberof parley.v1
+             * @classdesc Represents an Attach.
+             * @constructor
+             * @param {parley.v1.Attach.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Attach = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Attach standby.
+             * @member {boolean} standby
+             * @memberof parley.v1.Attach
+             * @instance
+             */
+            Attach.prototype.standby = false;
+
+            /**
+             * Attach listEpoch.
+             * @member {Long} listEpoch
+             * @memberof parley.v1.Attach
+             * @instance
+             */
+            Attach.prototype.listEpoch = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new Attach instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.Attach
+             * @static
+             * @param {parley.v1.Attach.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.Attach} Attach instance
+             * @type {{
+             *   (properties: parley.v1.Attach.$Shape): parley.v1.Attach & parley.v1.Attach.$Shape;
+             *   (properties?: parley.v1.Attach.$Properties): parley.v1.Attach;
+             * }}
+             */
+            Attach.create = function(properties) {
+                return new Attach(properties);
+            };
+
+            /**
+             * Encodes the specified Attach message. Does not implicitly {@link parley.v1.Attach.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.Attach
+             * @static
+             * @param {parley.v1.Attach.$Properties} message Attach message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Attach.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.standby != null && $Object.hasOwnProperty.call(message, "standby") && message.standby !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.standby);
+                if (message.listEpoch != null && $Object.hasOwnProperty.call(message, "listEpoch") && (typeof message.listEpoch === "object" ? message.listEpoch.low || message.listEpoch.high : message.listEpoch !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.listEpoch);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an Attach message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.Attach
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.Attach & parley.v1.Attach.$Shape} Attach
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Attach.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.Attach();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.standby = value;
+                            else
+                                delete message.standby;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.listEpoch = value;
+                            else
+                                delete message.listEpoch;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return Attach;
+        })();
+
+        v1.AttachReply = (function() {
+
+            /**
+             * Properties of an AttachReply.
+             * @typedef {Object} parley.v1.AttachReply.$Properties
+             * @property {parley.v1.Attached.$Properties|null} [attached] AttachReply attached
+             * @property {parley.v1.Redirect.$Properties|null} [redirect] AttachReply redirect
+             * @property {"attached"|"redirect"} [result] AttachReply result
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AttachReply.
+             * @memberof parley.v1
+             * @interface IAttachReply
+             * @augments parley.v1.AttachReply.$Properties
+             * @deprecated Use parley.v1.AttachReply.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of an AttachReply.
+             * @typedef {{
+             *   attached?: parley.v1.Attached.$Shape|null;
+             *   redirect?: parley.v1.Redirect.$Shape|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ result?: undefined; attached?: null; redirect?: null }|{ result?: "attached"; attached: parley.v1.Attached.$Shape; redirect?: null }|{ result?: "redirect"; attached?: null; redirect: parley.v1.Redirect.$Shape })
+             * )} parley.v1.AttachReply.$Shape
+             */
+
+            /**
+             * Constructs a new AttachReply.
+             * @memberof parley.v1
+             * @classdesc Represents an AttachReply.
+             * @constructor
+             * @param {parley.v1.AttachReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AttachReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * AttachReply attached.
+             * @member {parley.v1.Attached.$Properties|null|undefined} attached
+             * @memberof parley.v1.AttachReply
+             * @instance
+             */
+            AttachReply.prototype.attached = null;
+
+            /**
+             * AttachReply redirect.
+             * @member {parley.v1.Redirect.$Properties|null|undefined} redirect
+             * @memberof parley.v1.AttachReply
+             * @instance
+             */
+            AttachReply.prototype.redirect = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            /**
+             * AttachReply result.
+             * @member {"attached"|"redirect"|undefined} result
+             * @memberof parley.v1.AttachReply
+             * @instance
+             */
+            $Object.defineProperty(AttachReply.prototype, "result", {
+                get: $util.oneOfGetter($oneOfFields = ["attached", "redirect"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new AttachReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.AttachReply
+             * @static
+             * @param {parley.v1.AttachReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.AttachReply} AttachReply instance
+             * @type {{
+             *   (properties: parley.v1.AttachReply.$Shape): parley.v1.AttachReply & parley.v1.AttachReply.$Shape;
+             *   (properties?: parley.v1.AttachReply.$Properties): parley.v1.AttachReply;
+             * }}
+             */
+            AttachReply.create = function(properties) {
+                return new AttachReply(properties);
+            };
+
+            /**
+             * Encodes the specified AttachReply message. Does not implicitly {@link parley.v1.AttachReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.AttachReply
+             * @static
+             * @param {parley.v1.AttachReply.$Properties} message AttachReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AttachReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.attached != null && $Object.hasOwnProperty.call(message, "attached"))
+                    $root.parley.v1.Attached.encode(message.attached, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.redirect != null && $Object.hasOwnProperty.call(message, "redirect"))
+                    $root.parley.v1.Redirect.encode(message.redirect, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an AttachReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.AttachReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.AttachReply & parley.v1.AttachReply.$Shape} AttachReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AttachReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.AttachReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.attached = $root.parley.v1.Attached.decode(reader, reader.size(), $undefined, _depth + 1, message.attached);
+                            message.result = "attached";
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.redirect = $root.parley.v1.Redirect.decode(reader, reader.size(), $undefined, _depth + 1, message.redirect);
+                            message.result = "redirect";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return AttachReply;
+        })();
+
+        v1.Attached = (function() {
+
+            /**
+             * Properties of an Attached.
+             * @typedef {Object} parley.v1.Attached.$Properties
+             * @property {number|null} [keepaliveIntervalMs] Attached keepaliveIntervalMs
+             * @property {parley.v1.Endpoint.$Properties|null} [observed] Attached observed
+             * @property {Long|null} [listEpoch] Attached listEpoch
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an Attached.
+             * @memberof parley.v1
+             * @interface IAttached
+             * @augments parley.v1.Attached.$Properties
+             * @deprecated Use parley.v1.Attached.$Properties instead.
+             */
+
+            /**
+             * Shape of an Attached.
+             * @typedef {parley.v1.Attached.$Properties} parley.v1.Attached.$Shape
+             */
+
+            /**
+             * Constructs a new Attached.
+             * @memberof parley.v1
+             * @classdesc Represents an Attached.
+             * @constructor
+             * @param {parley.v1.Attached.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Attached = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Attached keepaliveIntervalMs.
+             * @member {number} keepaliveIntervalMs
+             * @memberof parley.v1.Attached
+             * @instance
+             */
+            Attached.prototype.keepaliveIntervalMs = 0;
+
+            /**
+             * Attached observed.
+             * @member {parley.v1.Endpoint.$Properties|null|undefined} observed
+             * @memberof parley.v1.Attached
+             * @instance
+             */
+            Attached.prototype.observed = null;
+
+            /**
+             * Attached listEpoch.
+             * @member {Long} listEpoch
+             * @memberof parley.v1.Attached
+             * @instance
+             */
+            Attached.prototype.listEpoch = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new Attached instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.Attached
+             * @static
+             * @param {parley.v1.Attached.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.Attached} Attached instance
+             * @type {{
+             *   (properties: parley.v1.Attached.$Shape): parley.v1.Attached & parley.v1.Attached.$Shape;
+             *   (properties?: parley.v1.Attached.$Properties): parley.v1.Attached;
+             * }}
+             */
+            Attached.create = function(properties) {
+                return new Attached(properties);
+            };
+
+            /**
+             * Encodes the specified Attached message. Does not implicitly {@link parley.v1.Attached.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.Attached
+             * @static
+             * @param {parley.v1.Attached.$Properties} message Attached message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Attached.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.keepaliveIntervalMs != null && $Object.hasOwnProperty.call(message, "keepaliveIntervalMs") && message.keepaliveIntervalMs !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.keepaliveIntervalMs);
+                if (message.observed != null && $Object.hasOwnProperty.call(message, "observed"))
+                    $root.parley.v1.Endpoint.encode(message.observed, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.listEpoch != null && $Object.hasOwnProperty.call(message, "listEpoch") && (typeof message.listEpoch === "object" ? message.listEpoch.low || message.listEpoch.high : message.listEpoch !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.listEpoch);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an Attached message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.Attached
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.Attached & parley.v1.Attached.$Shape} Attached
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Attached.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.Attached();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.keepaliveIntervalMs = value;
+                            else
+                                delete message.keepaliveIntervalMs;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.observed = $root.parley.v1.Endpoint.decode(reader, reader.size(), $undefined, _depth + 1, message.observed);
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.listEpoch = value;
+                            else
+                                delete message.listEpoch;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return Attached;
+        })();
+
+        v1.Redirect = (function() {
+
+            /**
+             * Properties of a Redirect.
+             * @typedef {Object} parley.v1.Redirect.$Properties
+             * @property {Array.<Uint8Array>|null} [supernodeKeyIds] Redirect supernodeKeyIds
+             * @property {Long|null} [listEpoch] Redirect listEpoch
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Redirect.
+             * @memberof parley.v1
+             * @interface IRedirect
+             * @augments parley.v1.Redirect.$Properties
+             * @deprecated Use parley.v1.Redirect.$Properties instead.
+             */
+
+            /**
+             * Shape of a Redirect.
+             * @typedef {parley.v1.Redirect.$Properties} parley.v1.Redirect.$Shape
+             */
+
+            /**
+             * Constructs a new Redirect.
+             * @memberof parley.v1
+             * @classdesc Represents a Redirect.
+             * @constructor
+             * @param {parley.v1.Redirect.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Redirect = function (properties) {
+                this.supernodeKeyIds = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Redirect supernodeKeyIds.
+             * @member {Array.<Uint8Array>} supernodeKeyIds
+             * @memberof parley.v1.Redirect
+             * @instance
+             */
+            Redirect.prototype.supernodeKeyIds = $util.emptyArray;
+
+            /**
+             * Redirect listEpoch.
+             * @member {Long} listEpoch
+             * @memberof parley.v1.Redirect
+             * @instance
+             */
+            Redirect.prototype.listEpoch = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new Redirect instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.Redirect
+             * @static
+             * @param {parley.v1.Redirect.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.Redirect} Redirect instance
+             * @type {{
+             *   (properties: parley.v1.Redirect.$Shape): parley.v1.Redirect & parley.v1.Redirect.$Shape;
+             *   (properties?: parley.v1.Redirect.$Properties): parley.v1.Redirect;
+             * }}
+             */
+            Redirect.create = function(properties) {
+                return new Redirect(properties);
+            };
+
+            /**
+             * Encodes the specified Redirect message. Does not implicitly {@link parley.v1.Redirect.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.Redirect
+             * @static
+             * @param {parley.v1.Redirect.$Properties} message Redirect message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Redirect.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.supernodeKeyIds != null && message.supernodeKeyIds.length)
+                    for (let i = 0; i < message.supernodeKeyIds.length; ++i)
+                        writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.supernodeKeyIds[i]);
+                if (message.listEpoch != null && $Object.hasOwnProperty.call(message, "listEpoch") && (typeof message.listEpoch === "object" ? message.listEpoch.low || message.listEpoch.high : message.listEpoch !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.listEpoch);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Redirect message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.Redirect
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.Redirect & parley.v1.Redirect.$Shape} Redirect
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Redirect.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.Redirect();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.supernodeKeyIds && message.supernodeKeyIds.length))
+                                message.supernodeKeyIds = [];
+                            message.supernodeKeyIds.push(reader.bytes());
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.listEpoch = value;
+                            else
+                                delete message.listEpoch;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return Redirect;
+        })();
+
+        /**
+         * PresenceStatus enum.
+         * @name parley.v1.PresenceStatus
+         * @enum {number}
+         * @property {number} PRESENCE_STATUS_UNSPECIFIED=0 PRESENCE_STATUS_UNSPECIFIED value
+         * @property {number} PRESENCE_STATUS_ONLINE=1 PRESENCE_STATUS_ONLINE value
+         * @property {number} PRESENCE_STATUS_AWAY=2 PRESENCE_STATUS_AWAY value
+         * @property {number} PRESENCE_STATUS_DO_NOT_DISTURB=3 PRESENCE_STATUS_DO_NOT_DISTURB value
+         * @property {number} PRESENCE_STATUS_OFFLINE=4 PRESENCE_STATUS_OFFLINE value
+         */
+        v1.PresenceStatus = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "PRESENCE_STATUS_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "PRESENCE_STATUS_ONLINE"] = 1;
+            values[valuesById[2] = "PRESENCE_STATUS_AWAY"] = 2;
+            values[valuesById[3] = "PRESENCE_STATUS_DO_NOT_DISTURB"] = 3;
+            values[valuesById[4] = "PRESENCE_STATUS_OFFLINE"] = 4;
+            return values;
+        })();
+
+        v1.PresenceRecord = (function() {
+
+            /**
+             * Properties of a PresenceRecord.
+             * @typedef {Object} parley.v1.PresenceRecord.$Properties
+             * @property {number|null} [version] PresenceRecord version
+             * @property {string|null} [username] PresenceRecord username
+             * @property {Uint8Array|null} [deviceId] PresenceRecord deviceId
+             * @property {Long|null} [sequence] PresenceRecord sequence
+             * @property {Long|null} [issuedAt] PresenceRecord issuedAt
+             * @property {Long|null} [expiresAt] PresenceRecord expiresAt
+             * @property {parley.v1.PresenceStatus|null} [status] PresenceRecord status
+             * @property {Uint8Array|null} [homeSupernode] PresenceRecord homeSupernode
+             * @property {Uint8Array|null} [sealedEndpoints] PresenceRecord sealedEndpoints
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PresenceRecord.
+             * @memberof parley.v1
+             * @interface IPresenceRecord
+             * @augments parley.v1.PresenceRecord.$Properties
+             * @deprecated Use parley.v1.PresenceRecord.$Properties instead.
+             */
+
+            /**
+             * Shape of a PresenceRecord.
+             * @typedef {parley.v1.PresenceRecord.$Properties} parley.v1.PresenceRecord.$Shape
+             */
+
+            /**
+             * Constructs a new PresenceRecord.
+             * @memberof parley.v1
+             * @classdesc Represents a PresenceRecord.
+             * @constructor
+             * @param {parley.v1.PresenceRecord.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PresenceRecord = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PresenceRecord version.
+             * @member {number} version
+             * @memberof parley.v1.PresenceRecord
+             * @instance
+             */
+            PresenceRecord.prototype.version = 0;
+
+            /**
+             * PresenceRecord username.
+             * @member {string} username
+             * @memberof parley.v1.PresenceRecord
+             * @instance
+             */
+            PresenceRecord.prototype.username = "";
+
+            /**
+             * PresenceRecord deviceId.
+             * @member {Uint8Array} deviceId
+             * @memberof parley.v1.PresenceRecord
+             * @instance
+             */
+            PresenceRecord.prototype.deviceId = $util.newBuffer([]);
+
+            /**
+             * PresenceRecord sequence.
+             * @member {Long} sequence
+             * @memberof parley.v1.PresenceRecord
+             * @instance
+             */
+            PresenceRecord.prototype.sequence = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PresenceRecord issuedAt.
+             * @member {Long} issuedAt
+             * @memberof parley.v1.PresenceRecord
+             * @instance
+             */
+            PresenceRecord.prototype.issuedAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PresenceRecord expiresAt.
+             * @member {Long} expiresAt
+             * @memberof parley.v1.PresenceRecord
+             * @instance
+             */
+            PresenceRecord.prototype.expiresAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PresenceRecord status.
+             * @member {parley.v1.PresenceStatus} status
+             * @memberof parley.v1.PresenceRecord
+             * @instance
+             */
+            PresenceRecord.prototype.status = 0;
+
+            /**
+             * PresenceRecord homeSupernode.
+             * @member {Uint8Array} homeSupernode
+             * @memberof parley.v1.PresenceRecord
+             * @instance
+             */
+            PresenceRecord.prototype.homeSupernode = $util.newBuffer([]);
+
+            /**
+             * PresenceRecord sealedEndpoints.
+             * @member {Uint8Array} sealedEndpoints
+             * @memberof parley.v1.PresenceRecord
+             * @instance
+             */
+            PresenceRecord.prototype.sealedEndpoints = $util.newBuffer([]);
+
+            /**
+             * Creates a new PresenceRecord instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.PresenceRecord
+             * @static
+             * @param {parley.v1.PresenceRecord.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.PresenceRecord} PresenceRecord instance
+             * @type {{
+             *   (properties: parley.v1.PresenceRecord.$Shape): parley.v1.PresenceRecord & parley.v1.PresenceRecord.$Shape;
+             *   (properties?: parley.v1.PresenceRecord.$Properties): parley.v1.PresenceRecord;
+             * }}
+             */
+            PresenceRecord.create = function(properties) {
+                return new PresenceRecord(properties);
+            };
+
+            /**
+             * Encodes the specified PresenceRecord message. Does not implicitly {@link parley.v1.PresenceRecord.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.PresenceRecord
+             * @static
+             * @param {parley.v1.PresenceRecord.$Properties} message PresenceRecord message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PresenceRecord.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.version);
+                if (message.username != null && $Object.hasOwnProperty.call(message, "username") && message.username !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.username);
+                if (message.deviceId != null && $Object.hasOwnProperty.call(message, "deviceId") && message.deviceId.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.deviceId);
+                if (message.sequence != null && $Object.hasOwnProperty.call(message, "sequence") && (typeof message.sequence === "object" ? message.sequence.low || message.sequence.high : message.sequence !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.sequence);
+                if (message.issuedAt != null && $Object.hasOwnProperty.call(message, "issuedAt") && (typeof message.issuedAt === "object" ? message.issuedAt.low || message.issuedAt.high : message.issuedAt !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.issuedAt);
+                if (message.expiresAt != null && $Object.hasOwnProperty.call(message, "expiresAt") && (typeof message.expiresAt === "object" ? message.expiresAt.low || message.expiresAt.high : message.expiresAt !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.expiresAt);
+                if (message.status != null && $Object.hasOwnProperty.call(message, "status") && message.status !== 0)
+                    writer.uint32(/* id 7, wireType 0 =*/56).int32(message.status);
+                if (message.homeSupernode != null && $Object.hasOwnProperty.call(message, "homeSupernode") && message.homeSupernode.length)
+                    writer.uint32(/* id 8, wireType 2 =*/66).bytes(message.homeSupernode);
+                if (message.sealedEndpoints != null && $Object.hasOwnProperty.call(message, "sealedEndpoints") && message.sealedEndpoints.length)
+                    writer.uint32(/* id 9, wireType 2 =*/74).bytes(message.sealedEndpoints);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PresenceRecord message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.PresenceRecord
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.PresenceRecord & parley.v1.PresenceRecord.$Shape} PresenceRecord
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PresenceRecord.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.PresenceRecord();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.username = value;
+                            else
+                                delete message.username;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.deviceId = value;
+                            else
+                                delete message.deviceId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sequence = value;
+                            else
+                                delete message.sequence;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.issuedAt = value;
+                            else
+                                delete message.issuedAt;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.expiresAt = value;
+                            else
+                                delete message.expiresAt;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.status = value;
+                            else
+                                delete message.status;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.homeSupernode = value;
+                            else
+                                delete message.homeSupernode;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.sealedEndpoints = value;
+                            else
+                                delete message.sealedEndpoints;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PresenceRecord;
+        })();
+
+        v1.PresenceEnvelope = (function() {
+
+            /**
+             * Properties of a PresenceEnvelope.
+             * @typedef {Object} parley.v1.PresenceEnvelope.$Properties
+             * @property {Uint8Array|null} [certificate] PresenceEnvelope certificate
+             * @property {Uint8Array|null} [record] PresenceEnvelope record
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PresenceEnvelope.
+             * @memberof parley.v1
+             * @interface IPresenceEnvelope
+             * @augments parley.v1.PresenceEnvelope.$Properties
+             * @deprecated Use parley.v1.PresenceEnvelope.$Properties instead.
+             */
+
+            /**
+             * Shape of a PresenceEnvelope.
+             * @typedef {parley.v1.PresenceEnvelope.$Properties} parley.v1.PresenceEnvelope.$Shape
+             */
+
+            /**
+             * Constructs a new PresenceEnvelope.
+             * @memberof parley.v1
+             * @classdesc Represents a PresenceEnvelope.
+             * @constructor
+             * @param {parley.v1.PresenceEnvelope.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PresenceEnvelope = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PresenceEnvelope certificate.
+             * @member {Uint8Array} certificate
+             * @memberof parley.v1.PresenceEnvelope
+             * @instance
+             */
+            PresenceEnvelope.prototype.certificate = $util.newBuffer([]);
+
+            /**
+             * PresenceEnvelope record.
+             * @member {Uint8Array} record
+             * @memberof parley.v1.PresenceEnvelope
+             * @instance
+             */
+            PresenceEnvelope.prototype.record = $util.newBuffer([]);
+
+            /**
+             * Creates a new PresenceEnvelope instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.PresenceEnvelope
+             * @static
+             * @param {parley.v1.PresenceEnvelope.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.PresenceEnvelope} PresenceEnvelope instance
+             * @type {{
+             *   (properties: parley.v1.PresenceEnvelope.$Shape): parley.v1.PresenceEnvelope & parley.v1.PresenceEnvelope.$Shape;
+             *   (properties?: parley.v1.PresenceEnvelope.$Properties): parley.v1.PresenceEnvelope;
+             * }}
+             */
+            PresenceEnvelope.create = function(properties) {
+                return new PresenceEnvelope(properties);
+            };
+
+            /**
+             * Encodes the specified PresenceEnvelope message. Does not implicitly {@link parley.v1.PresenceEnvelope.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.PresenceEnvelope
+             * @static
+             * @param {parley.v1.PresenceEnvelope.$Properties} message PresenceEnvelope message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PresenceEnvelope.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.certificate != null && $Object.hasOwnProperty.call(message, "certificate") && message.certificate.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.certificate);
+                if (message.record != null && $Object.hasOwnProperty.call(message, "record") && message.record.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.record);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PresenceEnvelope message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.PresenceEnvelope
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.PresenceEnvelope & parley.v1.PresenceEnvelope.$Shape} PresenceEnvelope
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PresenceEnvelope.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.PresenceEnvelope();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.certificate = value;
+                            else
+                                delete message.certificate;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.record = value;
+                            else
+                                delete message.record;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PresenceEnvelope;
+        })();
+
+        v1.PublishPresence = (function() {
+
+            /**
+             * Properties of a PublishPresence.
+             * @typedef {Object} parley.v1.PublishPresence.$Properties
+             * @property {parley.v1.PresenceEnvelope.$Properties|null} [presence] PublishPresence presence
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PublishPresence.
+             * @memberof parley.v1
+             * @interface IPublishPresence
+             * @augments parley.v1.PublishPresence.$Properties
+             * @deprecated Use parley.v1.PublishPresence.$Properties instead.
+             */
+
+            /**
+             * Shape of a PublishPresence.
+             * @typedef {parley.v1.PublishPresence.$Properties} parley.v1.PublishPresence.$Shape
+             */
+
+            /**
+             * Constructs a new PublishPresence.
+             * @memberof parley.v1
+             * @classdesc Represents a PublishPresence.
+             * @constructor
+             * @param {parley.v1.PublishPresence.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PublishPresence = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PublishPresence presence.
+             * @member {parley.v1.PresenceEnvelope.$Properties|null|undefined} presence
+             * @memberof parley.v1.PublishPresence
+             * @instance
+             */
+            PublishPresence.prototype.presence = null;
+
+            /**
+             * Creates a new PublishPresence instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.PublishPresence
+             * @static
+             * @param {parley.v1.PublishPresence.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.PublishPresence} PublishPresence instance
+             * @type {{
+             *   (properties: parley.v1.PublishPresence.$Shape): parley.v1.PublishPresence & parley.v1.PublishPresence.$Shape;
+             *   (properties?: parley.v1.PublishPresence.$Properties): parley.v1.PublishPresence;
+             * }}
+             */
+            PublishPresence.create = function(properties) {
+                return new PublishPresence(properties);
+            };
+
+            /**
+             * Encodes the specified PublishPresence message. Does not implicitly {@link parley.v1.PublishPresence.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.PublishPresence
+             * @static
+             * @param {parley.v1.PublishPresence.$Properties} message PublishPresence message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PublishPresence.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.presence != null && $Object.hasOwnProperty.call(message, "presence"))
+                    $root.parley.v1.PresenceEnvelope.encode(message.presence, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PublishPresence message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.PublishPresence
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.PublishPresence & parley.v1.PublishPresence.$Shape} PublishPresence
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PublishPresence.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.PublishPresence();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.presence = $root.parley.v1.PresenceEnvelope.decode(reader, reader.size(), $undefined, _depth + 1, message.presence);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PublishPresence;
+        })();
+
+        v1.PublishPresenceReply = (function() {
+
+            /**
+             * Properties of a PublishPresenceReply.
+             * @typedef {Object} parley.v1.PublishPresenceReply.$Properties
+             * @property {Long|null} [sequence] PublishPresenceReply sequence
+             * @property {number|null} [replicas] PublishPresenceReply replicas
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PublishPresenceReply.
+             * @memberof parley.v1
+             * @interface IPublishPresenceReply
+             * @augments parley.v1.PublishPresenceReply.$Properties
+             * @deprecated Use parley.v1.PublishPresenceReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a PublishPresenceReply.
+             * @typedef {parley.v1.PublishPresenceReply.$Properties} parley.v1.PublishPresenceReply.$Shape
+             */
+
+            /**
+             * Constructs a new PublishPresenceReply.
+             * @memberof parley.v1
+             * @classdesc Represents a PublishPresenceReply.
+             * @constructor
+             * @param {parley.v1.PublishPresenceReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PublishPresenceReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PublishPresenceReply sequence.
+             * @member {Long} sequence
+             * @memberof parley.v1.PublishPresenceReply
+             * @instance
+             */
+            PublishPresenceReply.prototype.sequence = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PublishPresenceReply replicas.
+             * @member {number} replicas
+             * @memberof parley.v1.PublishPresenceReply
+             * @instance
+             */
+            PublishPresenceReply.prototype.replicas = 0;
+
+            /**
+             * Creates a new PublishPresenceReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.PublishPresenceReply
+             * @static
+             * @param {parley.v1.PublishPresenceReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.PublishPresenceReply} PublishPresenceReply instance
+             * @type {{
+             *   (properties: parley.v1.PublishPresenceReply.$Shape): parley.v1.PublishPresenceReply & parley.v1.PublishPresenceReply.$Shape;
+             *   (properties?: parley.v1.PublishPresenceReply.$Properties): parley.v1.PublishPresenceReply;
+             * }}
+             */
+            PublishPresenceReply.create = function(properties) {
+                return new PublishPresenceReply(properties);
+            };
+
+            /**
+             * Encodes the specified PublishPresenceReply message. Does not implicitly {@link parley.v1.PublishPresenceReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.PublishPresenceReply
+             * @static
+             * @param {parley.v1.PublishPresenceReply.$Properties} message PublishPresenceReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PublishPresenceReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sequence != null && $Object.hasOwnProperty.call(message, "sequence") && (typeof message.sequence === "object" ? message.sequence.low || message.sequence.high : message.sequence !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.sequence);
+                if (message.replicas != null && $Object.hasOwnProperty.call(message, "replicas") && message.replicas !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.replicas);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PublishPresenceReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.PublishPresenceReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.PublishPresenceReply & parley.v1.PublishPresenceReply.$Shape} PublishPresenceReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PublishPresenceReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.PublishPresenceReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sequence = value;
+                            else
+                                delete message.sequence;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.replicas = value;
+                            else
+                                delete message.replicas;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PublishPresenceReply;
+        })();
+
+        v1.LookupPresence = (function() {
+
+            /**
+             * Properties of a LookupPresence.
+             * @typedef {Object} parley.v1.LookupPresence.$Properties
+             * @property {string|null} [username] LookupPresence username
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a LookupPresence.
+             * @memberof parley.v1
+             * @interface ILookupPresence
+             * @augments parley.v1.LookupPresence.$Properties
+             * @deprecated Use parley.v1.LookupPresence.$Properties instead.
+             */
+
+            /**
+             * Shape of a LookupPresence.
+             * @typedef {parley.v1.LookupPresence.$Properties} parley.v1.LookupPresence.$Shape
+             */
+
+            /**
+             * Constructs a new LookupPresence.
+             * @memberof parley.v1
+             * @classdesc Represents a LookupPresence.
+             * @constructor
+             * @param {parley.v1.LookupPresence.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const LookupPresence = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * LookupPresence username.
+             * @member {string} username
+             * @memberof parley.v1.LookupPresence
+             * @instance
+             */
+            LookupPresence.prototype.username = "";
+
+            /**
+             * Creates a new LookupPresence instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.LookupPresence
+             * @static
+             * @param {parley.v1.LookupPresence.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.LookupPresence} LookupPresence instance
+             * @type {{
+             *   (properties: parley.v1.LookupPresence.$Shape): parley.v1.LookupPresence & parley.v1.LookupPresence.$Shape;
+             *   (properties?: parley.v1.LookupPresence.$Properties): parley.v1.LookupPresence;
+             * }}
+             */
+            LookupPresence.create = function(properties) {
+                return new LookupPresence(properties);
+            };
+
+            /**
+             * Encodes the specified LookupPresence message. Does not implicitly {@link parley.v1.LookupPresence.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.LookupPresence
+             * @static
+             * @param {parley.v1.LookupPresence.$Properties} message LookupPresence message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            LookupPresence.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.username != null && $Object.hasOwnProperty.call(message, "username") && message.username !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.username);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a LookupPresence message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.LookupPresence
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.LookupPresence & parley.v1.LookupPresence.$Shape} LookupPresence
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            LookupPresence.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.LookupPresence();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.username = value;
+                            else
+                                delete message.username;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return LookupPresence;
+        })();
+
+        v1.LookupPresenceReply = (function() {
+
+            /**
+             * Properties of a LookupPresenceReply.
+             * @typedef {Object} parley.v1.LookupPresenceReply.$Properties
+             * @property {Array.<parley.v1.PresenceEnvelope.$Properties>|null} [records] LookupPresenceReply records
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a LookupPresenceReply.
+             * @memberof parley.v1
+             * @interface ILookupPresenceReply
+             * @augments parley.v1.LookupPresenceReply.$Properties
+             * @deprecated Use parley.v1.LookupPresenceReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a LookupPresenceReply.
+             * @typedef {parley.v1.LookupPresenceReply.$Properties} parley.v1.LookupPresenceReply.$Shape
+             */
+
+            /**
+             * Constructs a new LookupPresenceReply.
+             * @memberof parley.v1
+             * @classdesc Represents a LookupPresenceReply.
+             * @constructor
+             * @param {parley.v1.LookupPresenceReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const LookupPresenceReply = function (properties) {
+                this.records = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * LookupPresenceReply records.
+             * @member {Array.<parley.v1.PresenceEnvelope.$Properties>} records
+             * @memberof parley.v1.LookupPresenceReply
+             * @instance
+             */
+            LookupPresenceReply.prototype.records = $util.emptyArray;
+
+            /**
+             * Creates a new LookupPresenceReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.LookupPresenceReply
+             * @static
+             * @param {parley.v1.LookupPresenceReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.LookupPresenceReply} LookupPresenceReply instance
+             * @type {{
+             *   (properties: parley.v1.LookupPresenceReply.$Shape): parley.v1.LookupPresenceReply & parley.v1.LookupPresenceReply.$Shape;
+             *   (properties?: parley.v1.LookupPresenceReply.$Properties): parley.v1.LookupPresenceReply;
+             * }}
+             */
+            LookupPresenceReply.create = function(properties) {
+                return new LookupPresenceReply(properties);
+            };
+
+            /**
+             * Encodes the specified LookupPresenceReply message. Does not implicitly {@link parley.v1.LookupPresenceReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.LookupPresenceReply
+             * @static
+             * @param {parley.v1.LookupPresenceReply.$Properties} message LookupPresenceReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            LookupPresenceReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.records != null && message.records.length)
+                    for (let i = 0; i < message.records.length; ++i)
+                        $root.parley.v1.PresenceEnvelope.encode(message.records[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a LookupPresenceReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.LookupPresenceReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.LookupPresenceReply & parley.v1.LookupPresenceReply.$Shape} LookupPresenceReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            LookupPresenceReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.LookupPresenceReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.records && message.records.length))
+                                message.records = [];
+                            message.records.push($root.parley.v1.PresenceEnvelope.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return LookupPresenceReply;
+        })();
+
+        v1.OfflineMessage = (function() {
+
+            /**
+             * Properties of an OfflineMessage.
+             * @typedef {Object} parley.v1.OfflineMessage.$Properties
+             * @property {number|null} [version] OfflineMessage version
+             * @property {Uint8Array|null} [messageId] OfflineMessage messageId
+             * @property {string|null} [sender] OfflineMessage sender
+             * @property {Uint8Array|null} [senderDeviceId] OfflineMessage senderDeviceId
+             * @property {string|null} [recipient] OfflineMessage recipient
+             * @property {Long|null} [createdAt] OfflineMessage createdAt
+             * @property {Long|null} [expiresAt] OfflineMessage expiresAt
+             * @property {Uint8Array|null} [ciphertext] OfflineMessage ciphertext
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an OfflineMessage.
+             * @memberof parley.v1
+             * @interface IOfflineMessage
+             * @augments parley.v1.OfflineMessage.$Properties
+             * @deprecated Use parley.v1.OfflineMessage.$Properties instead.
+             */
+
+            /**
+             * Shape of an OfflineMessage.
+             * @typedef {parley.v1.OfflineMessage.$Properties} parley.v1.OfflineMessage.$Shape
+             */
+
+            /**
+             * Constructs a new OfflineMessage.
+             * @memberof parley.v1
+             * @classdesc Represents an OfflineMessage.
+             * @constructor
+             * @param {parley.v1.OfflineMessage.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const OfflineMessage = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * OfflineMessage version.
+             * @member {number} version
+             * @memberof parley.v1.OfflineMessage
+             * @instance
+             */
+            OfflineMessage.prototype.version = 0;
+
+            /**
+             * OfflineMessage messageId.
+             * @member {Uint8Array} messageId
+             * @memberof parley.v1.OfflineMessage
+             * @instance
+             */
+            OfflineMessage.prototype.messageId = $util.newBuffer([]);
+
+            /**
+             * OfflineMessage sender.
+             * @member {string} sender
+             * @memberof parley.v1.OfflineMessage
+             * @instance
+             */
+            OfflineMessage.prototype.sender = "";
+
+            /**
+             * OfflineMessage senderDeviceId.
+             * @member {Uint8Array} senderDeviceId
+             * @memberof parley.v1.OfflineMessage
+             * @instance
+             */
+            OfflineMessage.prototype.senderDeviceId = $util.newBuffer([]);
+
+            /**
+             * OfflineMessage recipient.
+             * @member {string} recipient
+             * @memberof parley.v1.OfflineMessage
+             * @instance
+             */
+            OfflineMessage.prototype.recipient = "";
+
+            /**
+             * OfflineMessage createdAt.
+             * @member {Long} createdAt
+             * @memberof parley.v1.OfflineMessage
+             * @instance
+             */
+            OfflineMessage.prototype.createdAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * OfflineMessage expiresAt.
+             * @member {Long} expiresAt
+             * @memberof parley.v1.OfflineMessage
+             * @instance
+             */
+            OfflineMessage.prototype.expiresAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * OfflineMessage ciphertext.
+             * @member {Uint8Array} ciphertext
+             * @memberof parley.v1.OfflineMessage
+             * @instance
+             */
+            OfflineMessage.prototype.ciphertext = $util.newBuffer([]);
+
+            /**
+             * Creates a new OfflineMessage instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.OfflineMessage
+             * @static
+             * @param {parley.v1.OfflineMessage.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.OfflineMessage} OfflineMessage instance
+             * @type {{
+             *   (properties: parley.v1.OfflineMessage.$Shape): parley.v1.OfflineMessage & parley.v1.OfflineMessage.$Shape;
+             *   (properties?: parley.v1.OfflineMessage.$Properties): parley.v1.OfflineMessage;
+             * }}
+             */
+            OfflineMessage.create = function(properties) {
+                return new OfflineMessage(properties);
+            };
+
+            /**
+             * Encodes the specified OfflineMessage message. Does not implicitly {@link parley.v1.OfflineMessage.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.OfflineMessage
+             * @static
+             * @param {parley.v1.OfflineMessage.$Properties} message OfflineMessage message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            OfflineMessage.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.version);
+                if (message.messageId != null && $Object.hasOwnProperty.call(message, "messageId") && message.messageId.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.messageId);
+                if (message.sender != null && $Object.hasOwnProperty.call(message, "sender") && message.sender !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.sender);
+                if (message.senderDeviceId != null && $Object.hasOwnProperty.call(message, "senderDeviceId") && message.senderDeviceId.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.senderDeviceId);
+                if (message.recipient != null && $Object.hasOwnProperty.call(message, "recipient") && message.recipient !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.recipient);
+                if (message.createdAt != null && $Object.hasOwnProperty.call(message, "createdAt") && (typeof message.createdAt === "object" ? message.createdAt.low || message.createdAt.high : message.createdAt !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.createdAt);
+                if (message.expiresAt != null && $Object.hasOwnProperty.call(message, "expiresAt") && (typeof message.expiresAt === "object" ? message.expiresAt.low || message.expiresAt.high : message.expiresAt !== 0))
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.expiresAt);
+                if (message.ciphertext != null && $Object.hasOwnProperty.call(message, "ciphertext") && message.ciphertext.length)
+                    writer.uint32(/* id 8, wireType 2 =*/66).bytes(message.ciphertext);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an OfflineMessage message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.OfflineMessage
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.OfflineMessage & parley.v1.OfflineMessage.$Shape} OfflineMessage
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            OfflineMessage.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.OfflineMessage();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.messageId = value;
+                            else
+                                delete message.messageId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.sender = value;
+                            else
+                                delete message.sender;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.senderDeviceId = value;
+                            else
+                                delete message.senderDeviceId;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.recipient = value;
+                            else
+                                delete message.recipient;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.createdAt = value;
+                            else
+                                delete message.createdAt;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.expiresAt = value;
+                            else
+                                delete message.expiresAt;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.ciphertext = value;
+                            else
+                                delete message.ciphertext;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return OfflineMessage;
+        })();
+
+        v1.OfflineEnvelope = (function() {
+
+            /**
+             * Properties of an OfflineEnvelope.
+             * @typedef {Object} parley.v1.OfflineEnvelope.$Properties
+             * @property {Uint8Array|null} [certificate] OfflineEnvelope certificate
+             * @property {Uint8Array|null} [message] OfflineEnvelope message
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an OfflineEnvelope.
+             * @memberof parley.v1
+             * @interface IOfflineEnvelope
+             * @augments parley.v1.OfflineEnvelope.$Properties
+             * @deprecated Use parley.v1.OfflineEnvelope.$Properties instead.
+             */
+
+            /**
+             * Shape of an OfflineEnvelope.
+             * @typedef {parley.v1.OfflineEnvelope.$Properties} parley.v1.OfflineEnvelope.$Shape
+             */
+
+            /**
+             * Constructs a new OfflineEnvelope.
+             * @memberof parley.v1
+             * @classdesc Represents an OfflineEnvelope.
+             * @constructor
+             * @param {parley.v1.OfflineEnvelope.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const OfflineEnvelope = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * OfflineEnvelope certificate.
+             * @member {Uint8Array} certificate
+             * @memberof parley.v1.OfflineEnvelope
+             * @instance
+             */
+            OfflineEnvelope.prototype.certificate = $util.newBuffer([]);
+
+            /**
+             * OfflineEnvelope message.
+             * @member {Uint8Array} message
+             * @memberof parley.v1.OfflineEnvelope
+             * @instance
+             */
+            OfflineEnvelope.prototype.message = $util.newBuffer([]);
+
+            /**
+             * Creates a new OfflineEnvelope instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.OfflineEnvelope
+             * @static
+             * @param {parley.v1.OfflineEnvelope.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.OfflineEnvelope} OfflineEnvelope instance
+             * @type {{
+             *   (properties: parley.v1.OfflineEnvelope.$Shape): parley.v1.OfflineEnvelope & parley.v1.OfflineEnvelope.$Shape;
+             *   (properties?: parley.v1.OfflineEnvelope.$Properties): parley.v1.OfflineEnvelope;
+             * }}
+             */
+            OfflineEnvelope.create = function(properties) {
+                return new OfflineEnvelope(properties);
+            };
+
+            /**
+             * Encodes the specified OfflineEnvelope message. Does not implicitly {@link parley.v1.OfflineEnvelope.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.OfflineEnvelope
+             * @static
+             * @param {parley.v1.OfflineEnvelope.$Properties} message OfflineEnvelope message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            OfflineEnvelope.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.certificate != null && $Object.hasOwnProperty.call(message, "certificate") && message.certificate.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.certificate);
+                if (message.message != null && $Object.hasOwnProperty.call(message, "message") && message.message.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.message);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an OfflineEnvelope message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.OfflineEnvelope
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.OfflineEnvelope & parley.v1.OfflineEnvelope.$Shape} OfflineEnvelope
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            OfflineEnvelope.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.OfflineEnvelope();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.certificate = value;
+                            else
+                                delete message.certificate;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.message = value;
+                            else
+                                delete message.message;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return OfflineEnvelope;
+        })();
+
+        v1.StoreMessage = (function() {
+
+            /**
+             * Properties of a StoreMessage.
+             * @typedef {Object} parley.v1.StoreMessage.$Properties
+             * @property {parley.v1.OfflineEnvelope.$Properties|null} [message] StoreMessage message
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a StoreMessage.
+             * @memberof parley.v1
+             * @interface IStoreMessage
+             * @augments parley.v1.StoreMessage.$Properties
+             * @deprecated Use parley.v1.StoreMessage.$Properties instead.
+             */
+
+            /**
+             * Shape of a StoreMessage.
+             * @typedef {parley.v1.StoreMessage.$Properties} parley.v1.StoreMessage.$Shape
+             */
+
+            /**
+             * Constructs a new StoreMessage.
+             * @memberof parley.v1
+             * @classdesc Represents a StoreMessage.
+             * @constructor
+             * @param {parley.v1.StoreMessage.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const StoreMessage = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * StoreMessage message.
+             * @member {parley.v1.OfflineEnvelope.$Properties|null|undefined} message
+             * @memberof parley.v1.StoreMessage
+             * @instance
+             */
+            StoreMessage.prototype.message = null;
+
+            /**
+             * Creates a new StoreMessage instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.StoreMessage
+             * @static
+             * @param {parley.v1.StoreMessage.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.StoreMessage} StoreMessage instance
+             * @type {{
+             *   (properties: parley.v1.StoreMessage.$Shape): parley.v1.StoreMessage & parley.v1.StoreMessage.$Shape;
+             *   (properties?: parley.v1.StoreMessage.$Properties): parley.v1.StoreMessage;
+             * }}
+             */
+            StoreMessage.create = function(properties) {
+                return new StoreMessage(properties);
+            };
+
+            /**
+             * Encodes the specified StoreMessage message. Does not implicitly {@link parley.v1.StoreMessage.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.StoreMessage
+             * @static
+             * @param {parley.v1.StoreMessage.$Properties} message StoreMessage message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            StoreMessage.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.message != null && $Object.hasOwnProperty.call(message, "message"))
+                    $root.parley.v1.OfflineEnvelope.encode(message.message, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a StoreMessage message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.StoreMessage
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.StoreMessage & parley.v1.StoreMessage.$Shape} StoreMessage
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            StoreMessage.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.StoreMessage();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.message = $root.parley.v1.OfflineEnvelope.decode(reader, reader.size(), $undefined, _depth + 1, message.message);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return StoreMessage;
+        })();
+
+        v1.StoreMessageReply = (function() {
+
+            /**
+             * Properties of a StoreMessageReply.
+             * @typedef {Object} parley.v1.StoreMessageReply.$Properties
+             * @property {number|null} [replicas] StoreMessageReply replicas
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a StoreMessageReply.
+             * @memberof parley.v1
+             * @interface IStoreMessageReply
+             * @augments parley.v1.StoreMessageReply.$Properties
+             * @deprecated Use parley.v1.StoreMessageReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a StoreMessageReply.
+             * @typedef {parley.v1.StoreMessageReply.$Properties} parley.v1.StoreMessageReply.$Shape
+             */
+
+            /**
+             * Constructs a new StoreMessageReply.
+             * @memberof parley.v1
+             * @classdesc Represents a StoreMessageReply.
+             * @constructor
+             * @param {parley.v1.StoreMessageReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const StoreMessageReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * StoreMessageReply replicas.
+             * @member {number} replicas
+             * @memberof parley.v1.StoreMessageReply
+             * @instance
+             */
+            StoreMessageReply.prototype.replicas = 0;
+
+            /**
+             * Creates a new StoreMessageReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.StoreMessageReply
+             * @static
+             * @param {parley.v1.StoreMessageReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.StoreMessageReply} StoreMessageReply instance
+             * @type {{
+             *   (properties: parley.v1.StoreMessageReply.$Shape): parley.v1.StoreMessageReply & parley.v1.StoreMessageReply.$Shape;
+             *   (properties?: parley.v1.StoreMessageReply.$Properties): parley.v1.StoreMessageReply;
+             * }}
+             */
+            StoreMessageReply.create = function(properties) {
+                return new StoreMessageReply(properties);
+            };
+
+            /**
+             * Encodes the specified StoreMessageReply message. Does not implicitly {@link parley.v1.StoreMessageReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.StoreMessageReply
+             * @static
+             * @param {parley.v1.StoreMessageReply.$Properties} message StoreMessageReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            StoreMessageReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.replicas != null && $Object.hasOwnProperty.call(message, "replicas") && message.replicas !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.replicas);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a StoreMessageReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.StoreMessageReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.StoreMessageReply & parley.v1.StoreMessageReply.$Shape} StoreMessageReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            StoreMessageReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.StoreMessageReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.replicas = value;
+                            else
+                                delete message.replicas;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return StoreMessageReply;
+        })();
+
+        v1.FetchMessages = (function() {
+
+            /**
+             * Properties of a FetchMessages.
+             * @typedef {Object} parley.v1.FetchMessages.$Properties
+             * @property {number|null} [maxMessages] FetchMessages maxMessages
+             * @property {string|null} [recipient] FetchMessages recipient
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a FetchMessages.
+             * @memberof parley.v1
+             * @interface IFetchMessages
+             * @augments parley.v1.FetchMessages.$Properties
+             * @deprecated Use parley.v1.FetchMessages.$Properties instead.
+             */
+
+            /**
+             * Shape of a FetchMessages.
+             * @typedef {parley.v1.FetchMessages.$Properties} parley.v1.FetchMessages.$Shape
+             */
+
+            /**
+             * Constructs a new FetchMessages.
+             * @memberof parley.v1
+             * @classdesc Represents a FetchMessages.
+             * @constructor
+             * @param {parley.v1.FetchMessages.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const FetchMessages = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * FetchMessages maxMessages.
+             * @member {number} maxMessages
+             * @memberof parley.v1.FetchMessages
+             * @instance
+             */
+            FetchMessages.prototype.maxMessages = 0;
+
+            /**
+             * FetchMessages recipient.
+             * @member {string} recipient
+             * @memberof parley.v1.FetchMessages
+             * @instance
+             */
+            FetchMessages.prototype.recipient = "";
+
+            /**
+             * Creates a new FetchMessages instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.FetchMessages
+             * @static
+             * @param {parley.v1.FetchMessages.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.FetchMessages} FetchMessages instance
+             * @type {{
+             *   (properties: parley.v1.FetchMessages.$Shape): parley.v1.FetchMessages & parley.v1.FetchMessages.$Shape;
+             *   (properties?: parley.v1.FetchMessages.$Properties): parley.v1.FetchMessages;
+             * }}
+             */
+            FetchMessages.create = function(properties) {
+                return new FetchMessages(properties);
+            };
+
+            /**
+             * Encodes the specified FetchMessages message. Does not implicitly {@link parley.v1.FetchMessages.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.FetchMessages
+             * @static
+             * @param {parley.v1.FetchMessages.$Properties} message FetchMessages message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            FetchMessages.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.maxMessages != null && $Object.hasOwnProperty.call(message, "maxMessages") && message.maxMessages !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.maxMessages);
+                if (message.recipient != null && $Object.hasOwnProperty.call(message, "recipient") && message.recipient !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.recipient);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a FetchMessages message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.FetchMessages
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.FetchMessages & parley.v1.FetchMessages.$Shape} FetchMessages
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            FetchMessages.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.FetchMessages();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.maxMessages = value;
+                            else
+                                delete message.maxMessages;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.recipient = value;
+                            else
+                                delete message.recipient;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return FetchMessages;
+        })();
+
+        v1.FetchMessagesReply = (function() {
+
+            /**
+             * Properties of a FetchMessagesReply.
+             * @typedef {Object} parley.v1.FetchMessagesReply.$Properties
+             * @property {Array.<parley.v1.OfflineEnvelope.$Properties>|null} [messages] FetchMessagesReply messages
+             * @property {boolean|null} [more] FetchMessagesReply more
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a FetchMessagesReply.
+             * @memberof parley.v1
+             * @interface IFetchMessagesReply
+             * @augments parley.v1.FetchMessagesReply.$Properties
+             * @deprecated Use parley.v1.FetchMessagesReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a FetchMessagesReply.
+             * @typedef {parley.v1.FetchMessagesReply.$Properties} parley.v1.FetchMessagesReply.$Shape
+             */
+
+            /**
+             * Constructs a new FetchMessagesReply.
+             * @memberof parley.v1
+             * @classdesc Represents a FetchMessagesReply.
+             * @constructor
+             * @param {parley.v1.FetchMessagesReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const FetchMessagesReply = function (properties) {
+                this.messages = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * FetchMessagesReply messages.
+             * @member {Array.<parley.v1.OfflineEnvelope.$Properties>} messages
+             * @memberof parley.v1.FetchMessagesReply
+             * @instance
+             */
+            FetchMessagesReply.prototype.messages = $util.emptyArray;
+
+            /**
+             * FetchMessagesReply more.
+             * @member {boolean} more
+             * @memberof parley.v1.FetchMessagesReply
+             * @instance
+             */
+            FetchMessagesReply.prototype.more = false;
+
+            /**
+             * Creates a new FetchMessagesReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.FetchMessagesReply
+             * @static
+             * @param {parley.v1.FetchMessagesReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.FetchMessagesReply} FetchMessagesReply instance
+             * @type {{
+             *   (properties: parley.v1.FetchMessagesReply.$Shape): parley.v1.FetchMessagesReply & parley.v1.FetchMessagesReply.$Shape;
+             *   (properties?: parley.v1.FetchMessagesReply.$Properties): parley.v1.FetchMessagesReply;
+             * }}
+             */
+            FetchMessagesReply.create = function(properties) {
+                return new FetchMessagesReply(properties);
+            };
+
+            /**
+             * Encodes the specified FetchMessagesReply message. Does not implicitly {@link parley.v1.FetchMessagesReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.FetchMessagesReply
+             * @static
+             * @param {parley.v1.FetchMessagesReply.$Properties} message FetchMessagesReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            FetchMessagesReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.messages != null && message.messages.length)
+                    for (let i = 0; i < message.messages.length; ++i)
+                        $root.parley.v1.OfflineEnvelope.encode(message.messages[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.more != null && $Object.hasOwnProperty.call(message, "more") && message.more !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.more);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a FetchMessagesReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.FetchMessagesReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.FetchMessagesReply & parley.v1.FetchMessagesReply.$Shape} FetchMessagesReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            FetchMessagesReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.FetchMessagesReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.messages && message.messages.length))
+                                message.messages = [];
+                            message.messages.push($root.parley.v1.OfflineEnvelope.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.more = value;
+                            else
+                                delete message.more;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return FetchMessagesReply;
+        })();
+
+        v1.AckMessages = (function() {
+
+            /**
+             * Properties of an AckMessages.
+             * @typedef {Object} parley.v1.AckMessages.$Properties
+             * @property {Array.<parley.v1.MessageRef.$Properties>|null} [messages] AckMessages messages
+             * @property {string|null} [recipient] AckMessages recipient
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AckMessages.
+             * @memberof parley.v1
+             * @interface IAckMessages
+             * @augments parley.v1.AckMessages.$Properties
+             * @deprecated Use parley.v1.AckMessages.$Properties instead.
+             */
+
+            /**
+             * Shape of an AckMessages.
+             * @typedef {parley.v1.AckMessages.$Properties} parley.v1.AckMessages.$Shape
+             */
+
+            /**
+             * Constructs a new AckMessages.
+             * @memberof parley.v1
+             * @classdesc Represents an AckMessages.
+             * @constructor
+             * @param {parley.v1.AckMessages.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AckMessages = function (properties) {
+                this.messages = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * AckMessages messages.
+             * @member {Array.<parley.v1.MessageRef.$Properties>} messages
+             * @memberof parley.v1.AckMessages
+             * @instance
+             */
+            AckMessages.prototype.messages = $util.emptyArray;
+
+            /**
+             * AckMessages recipient.
+             * @member {string} recipient
+             * @memberof parley.v1.AckMessages
+             * @instance
+             */
+            AckMessages.prototype.recipient = "";
+
+            /**
+             * Creates a new AckMessages instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.AckMessages
+             * @static
+             * @param {parley.v1.AckMessages.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.AckMessages} AckMessages instance
+             * @type {{
+             *   (properties: parley.v1.AckMessages.$Shape): parley.v1.AckMessages & parley.v1.AckMessages.$Shape;
+             *   (properties?: parley.v1.AckMessages.$Properties): parley.v1.AckMessages;
+             * }}
+             */
+            AckMessages.create = function(properties) {
+                return new AckMessages(properties);
+            };
+
+            /**
+             * Encodes the specified AckMessages message. Does not implicitly {@link parley.v1.AckMessages.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.AckMessages
+             * @static
+             * @param {parley.v1.AckMessages.$Properties} message AckMessages message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AckMessages.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.messages != null && message.messages.length)
+                    for (let i = 0; i < message.messages.length; ++i)
+                        $root.parley.v1.MessageRef.encode(message.messages[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.recipient != null && $Object.hasOwnProperty.call(message, "recipient") && message.recipient !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.recipient);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an AckMessages message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.AckMessages
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.AckMessages & parley.v1.AckMessages.$Shape} AckMessages
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AckMessages.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.AckMessages();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.messages && message.messages.length))
+                                message.messages = [];
+                            message.messages.push($root.parley.v1.MessageRef.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.recipient = value;
+                            else
+                                delete message.recipient;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return AckMessages;
+        })();
+
+        v1.AckMessagesReply = (function() {
+
+            /**
+             * Properties of an AckMessagesReply.
+             * @typedef {Object} parley.v1.AckMessagesReply.$Properties
+             * @property {number|null} [deleted] AckMessagesReply deleted
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AckMessagesReply.
+             * @memberof parley.v1
+             * @interface IAckMessagesReply
+             * @augments parley.v1.AckMessagesReply.$Properties
+             * @deprecated Use parley.v1.AckMessagesReply.$Properties instead.
+             */
+
+            /**
+             * Shape of an AckMessagesReply.
+             * @typedef {parley.v1.AckMessagesReply.$Properties} parley.v1.AckMessagesReply.$Shape
+             */
+
+            /**
+             * Constructs a new AckMessagesReply.
+             * @memberof parley.v1
+             * @classdesc Represents an AckMessagesReply.
+             * @constructor
+             * @param {parley.v1.AckMessagesReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AckMessagesReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * AckMessagesReply deleted.
+             * @member {number} deleted
+             * @memberof parley.v1.AckMessagesReply
+             * @instance
+             */
+            AckMessagesReply.prototype.deleted = 0;
+
+            /**
+             * Creates a new AckMessagesReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.AckMessagesReply
+             * @static
+             * @param {parley.v1.AckMessagesReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.AckMessagesReply} AckMessagesReply instance
+             * @type {{
+             *   (properties: parley.v1.AckMessagesReply.$Shape): parley.v1.AckMessagesReply & parley.v1.AckMessagesReply.$Shape;
+             *   (properties?: parley.v1.AckMessagesReply.$Properties): parley.v1.AckMessagesReply;
+             * }}
+             */
+            AckMessagesReply.create = function(properties) {
+                return new AckMessagesReply(properties);
+            };
+
+            /**
+             * Encodes the specified AckMessagesReply message. Does not implicitly {@link parley.v1.AckMessagesReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.AckMessagesReply
+             * @static
+             * @param {parley.v1.AckMessagesReply.$Properties} message AckMessagesReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AckMessagesReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.deleted != null && $Object.hasOwnProperty.call(message, "deleted") && message.deleted !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.deleted);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an AckMessagesReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.AckMessagesReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.AckMessagesReply & parley.v1.AckMessagesReply.$Shape} AckMessagesReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AckMessagesReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.AckMessagesReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.deleted = value;
+                            else
+                                delete message.deleted;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return AckMessagesReply;
+        })();
+
+        v1.MessageRef = (function() {
+
+            /**
+             * Properties of a MessageRef.
+             * @typedef {Object} parley.v1.MessageRef.$Properties
+             * @property {string|null} [sender] MessageRef sender
+             * @property {Uint8Array|null} [messageId] MessageRef messageId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a MessageRef.
+             * @memberof parley.v1
+             * @interface IMessageRef
+             * @augments parley.v1.MessageRef.$Properties
+             * @deprecated Use parley.v1.MessageRef.$Properties instead.
+             */
+
+            /**
+             * Shape of a MessageRef.
+             * @typedef {parley.v1.MessageRef.$Properties} parley.v1.MessageRef.$Shape
+             */
+
+            /**
+             * Constructs a new MessageRef.
+             * @memberof parley.v1
+             * @classdesc Represents a MessageRef.
+             * @constructor
+             * @param {parley.v1.MessageRef.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const MessageRef = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * MessageRef sender.
+             * @member {string} sender
+             * @memberof parley.v1.MessageRef
+             * @instance
+             */
+            MessageRef.prototype.sender = "";
+
+            /**
+             * MessageRef messageId.
+             * @member {Uint8Array} messageId
+             * @memberof parley.v1.MessageRef
+             * @instance
+             */
+            MessageRef.prototype.messageId = $util.newBuffer([]);
+
+            /**
+             * Creates a new MessageRef instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.MessageRef
+             * @static
+             * @param {parley.v1.MessageRef.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.MessageRef} MessageRef instance
+             * @type {{
+             *   (properties: parley.v1.MessageRef.$Shape): parley.v1.MessageRef & parley.v1.MessageRef.$Shape;
+             *   (properties?: parley.v1.MessageRef.$Properties): parley.v1.MessageRef;
+             * }}
+             */
+            MessageRef.create = function(properties) {
+                return new MessageRef(properties);
+            };
+
+            /**
+             * Encodes the specified MessageRef message. Does not implicitly {@link parley.v1.MessageRef.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.MessageRef
+             * @static
+             * @param {parley.v1.MessageRef.$Properties} message MessageRef message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            MessageRef.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sender != null && $Object.hasOwnProperty.call(message, "sender") && message.sender !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.sender);
+                if (message.messageId != null && $Object.hasOwnProperty.call(message, "messageId") && message.messageId.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.messageId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a MessageRef message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.MessageRef
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.MessageRef & parley.v1.MessageRef.$Shape} MessageRef
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            MessageRef.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.MessageRef();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.sender = value;
+                            else
+                                delete message.sender;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.messageId = value;
+                            else
+                                delete message.messageId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MessageRef;
+        })();
+
+        v1.ReplicatePresence = (function() {
+
+            /**
+             * Properties of a ReplicatePresence.
+             * @typedef {Object} parley.v1.ReplicatePresence.$Properties
+             * @property {Array.<parley.v1.PresenceEnvelope.$Properties>|null} [records] ReplicatePresence records
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ReplicatePresence.
+             * @memberof parley.v1
+             * @interface IReplicatePresence
+             * @augments parley.v1.ReplicatePresence.$Properties
+             * @deprecated Use parley.v1.ReplicatePresence.$Properties instead.
+             */
+
+            /**
+             * Shape of a ReplicatePresence.
+             * @typedef {parley.v1.ReplicatePresence.$Properties} parley.v1.ReplicatePresence.$Shape
+             */
+
+            /**
+             * Constructs a new ReplicatePresence.
+             * @memberof parley.v1
+             * @classdesc Represents a ReplicatePresence.
+             * @constructor
+             * @param {parley.v1.ReplicatePresence.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ReplicatePresence = function (properties) {
+                this.records = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ReplicatePresence records.
+             * @member {Array.<parley.v1.PresenceEnvelope.$Properties>} records
+             * @memberof parley.v1.ReplicatePresence
+             * @instance
+             */
+            ReplicatePresence.prototype.records = $util.emptyArray;
+
+            /**
+             * Creates a new ReplicatePresence instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.ReplicatePresence
+             * @static
+             * @param {parley.v1.ReplicatePresence.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.ReplicatePresence} ReplicatePresence instance
+             * @type {{
+             *   (properties: parley.v1.ReplicatePresence.$Shape): parley.v1.ReplicatePresence & parley.v1.ReplicatePresence.$Shape;
+             *   (properties?: parley.v1.ReplicatePresence.$Properties): parley.v1.ReplicatePresence;
+             * }}
+             */
+            ReplicatePresence.create = function(properties) {
+                return new ReplicatePresence(properties);
+            };
+
+            /**
+             * Encodes the specified ReplicatePresence message. Does not implicitly {@link parley.v1.ReplicatePresence.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.ReplicatePresence
+             * @static
+             * @param {parley.v1.ReplicatePresence.$Properties} message ReplicatePresence message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ReplicatePresence.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.records != null && message.records.length)
+                    for (let i = 0; i < message.records.length; ++i)
+                        $root.parley.v1.PresenceEnvelope.encode(message.records[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ReplicatePresence message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.ReplicatePresence
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.ReplicatePresence & parley.v1.ReplicatePresence.$Shape} ReplicatePresence
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ReplicatePresence.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.ReplicatePresence();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.records && message.records.length))
+                                message.records = [];
+                            message.records.push($root.parley.v1.PresenceEnvelope.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ReplicatePresence;
+        })();
+
+        v1.ReplicatePresenceReply = (function() {
+
+            /**
+             * Properties of a ReplicatePresenceReply.
+             * @typedef {Object} parley.v1.ReplicatePresenceReply.$Properties
+             * @property {number|null} [accepted] ReplicatePresenceReply accepted
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ReplicatePresenceReply.
+             * @memberof parley.v1
+             * @interface IReplicatePresenceReply
+             * @augments parley.v1.ReplicatePresenceReply.$Properties
+             * @deprecated Use parley.v1.ReplicatePresenceReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a ReplicatePresenceReply.
+             * @typedef {parley.v1.ReplicatePresenceReply.$Properties} parley.v1.ReplicatePresenceReply.$Shape
+             */
+
+            /**
+             * Constructs a new ReplicatePresenceReply.
+             * @memberof parley.v1
+             * @classdesc Represents a ReplicatePresenceReply.
+             * @constructor
+             * @param {parley.v1.ReplicatePresenceReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ReplicatePresenceReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ReplicatePresenceReply accepted.
+             * @member {number} accepted
+             * @memberof parley.v1.ReplicatePresenceReply
+             * @instance
+             */
+            ReplicatePresenceReply.prototype.accepted = 0;
+
+            /**
+             * Creates a new ReplicatePresenceReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.ReplicatePresenceReply
+             * @static
+             * @param {parley.v1.ReplicatePresenceReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.ReplicatePresenceReply} ReplicatePresenceReply instance
+             * @type {{
+             *   (properties: parley.v1.ReplicatePresenceReply.$Shape): parley.v1.ReplicatePresenceReply & parley.v1.ReplicatePresenceReply.$Shape;
+             *   (properties?: parley.v1.ReplicatePresenceReply.$Properties): parley.v1.ReplicatePresenceReply;
+             * }}
+             */
+            ReplicatePresenceReply.create = function(properties) {
+                return new ReplicatePresenceReply(properties);
+            };
+
+            /**
+             * Encodes the specified ReplicatePresenceReply message. Does not implicitly {@link parley.v1.ReplicatePresenceReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.ReplicatePresenceReply
+             * @static
+             * @param {parley.v1.ReplicatePresenceReply.$Properties} message ReplicatePresenceReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ReplicatePresenceReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.accepted != null && $Object.hasOwnProperty.call(message, "accepted") && message.accepted !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.accepted);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ReplicatePresenceReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.ReplicatePresenceReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.ReplicatePresenceReply & parley.v1.ReplicatePresenceReply.$Shape} ReplicatePresenceReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ReplicatePresenceReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.ReplicatePresenceReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.accepted = value;
+                            else
+                                delete message.accepted;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ReplicatePresenceReply;
+        })();
+
+        v1.ReplicateMessages = (function() {
+
+            /**
+             * Properties of a ReplicateMessages.
+             * @typedef {Object} parley.v1.ReplicateMessages.$Properties
+             * @property {Array.<parley.v1.OfflineEnvelope.$Properties>|null} [messages] ReplicateMessages messages
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ReplicateMessages.
+             * @memberof parley.v1
+             * @interface IReplicateMessages
+             * @augments parley.v1.ReplicateMessages.$Properties
+             * @deprecated Use parley.v1.ReplicateMessages.$Properties instead.
+             */
+
+            /**
+             * Shape of a ReplicateMessages.
+             * @typedef {parley.v1.ReplicateMessages.$Properties} parley.v1.ReplicateMessages.$Shape
+             */
+
+            /**
+             * Constructs a new ReplicateMessages.
+             * @memberof parley.v1
+             * @classdesc Represents a ReplicateMessages.
+             * @constructor
+             * @param {parley.v1.ReplicateMessages.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ReplicateMessages = function (properties) {
+                this.messages = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ReplicateMessages messages.
+             * @member {Array.<parley.v1.OfflineEnvelope.$Properties>} messages
+             * @memberof parley.v1.ReplicateMessages
+             * @instance
+             */
+            ReplicateMessages.prototype.messages = $util.emptyArray;
+
+            /**
+             * Creates a new ReplicateMessages instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.ReplicateMessages
+             * @static
+             * @param {parley.v1.ReplicateMessages.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.ReplicateMessages} ReplicateMessages instance
+             * @type {{
+             *   (properties: parley.v1.ReplicateMessages.$Shape): parley.v1.ReplicateMessages & parley.v1.ReplicateMessages.$Shape;
+             *   (properties?: parley.v1.ReplicateMessages.$Properties): parley.v1.ReplicateMessages;
+             * }}
+             */
+            ReplicateMessages.create = function(properties) {
+                return new ReplicateMessages(properties);
+            };
+
+            /**
+             * Encodes the specified ReplicateMessages message. Does not implicitly {@link parley.v1.ReplicateMessages.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.ReplicateMessages
+             * @static
+             * @param {parley.v1.ReplicateMessages.$Properties} message ReplicateMessages message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ReplicateMessages.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.messages != null && message.messages.length)
+                    for (let i = 0; i < message.messages.length; ++i)
+                        $root.parley.v1.OfflineEnvelope.encode(message.messages[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ReplicateMessages message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.ReplicateMessages
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.ReplicateMessages & parley.v1.ReplicateMessages.$Shape} ReplicateMessages
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ReplicateMessages.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.ReplicateMessages();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.messages && message.messages.length))
+                                message.messages = [];
+                            message.messages.push($root.parley.v1.OfflineEnvelope.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ReplicateMessages;
+        })();
+
+        v1.ReplicateMessagesReply = (function() {
+
+            /**
+             * Properties of a ReplicateMessagesReply.
+             * @typedef {Object} parley.v1.ReplicateMessagesReply.$Properties
+             * @property {number|null} [accepted] ReplicateMessagesReply accepted
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ReplicateMessagesReply.
+             * @memberof parley.v1
+             * @interface IReplicateMessagesReply
+             * @augments parley.v1.ReplicateMessagesReply.$Properties
+             * @deprecated Use parley.v1.ReplicateMessagesReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a ReplicateMessagesReply.
+             * @typedef {parley.v1.ReplicateMessagesReply.$Properties} parley.v1.ReplicateMessagesReply.$Shape
+             */
+
+            /**
+             * Constructs a new ReplicateMessagesReply.
+             * @memberof parley.v1
+             * @classdesc Represents a ReplicateMessagesReply.
+             * @constructor
+             * @param {parley.v1.ReplicateMessagesReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ReplicateMessagesReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ReplicateMessagesReply accepted.
+             * @member {number} accepted
+             * @memberof parley.v1.ReplicateMessagesReply
+             * @instance
+             */
+            ReplicateMessagesReply.prototype.accepted = 0;
+
+            /**
+             * Creates a new ReplicateMessagesReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.ReplicateMessagesReply
+             * @static
+             * @param {parley.v1.ReplicateMessagesReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.ReplicateMessagesReply} ReplicateMessagesReply instance
+             * @type {{
+             *   (properties: parley.v1.ReplicateMessagesReply.$Shape): parley.v1.ReplicateMessagesReply & parley.v1.ReplicateMessagesReply.$Shape;
+             *   (properties?: parley.v1.ReplicateMessagesReply.$Properties): parley.v1.ReplicateMessagesReply;
+             * }}
+             */
+            ReplicateMessagesReply.create = function(properties) {
+                return new ReplicateMessagesReply(properties);
+            };
+
+            /**
+             * Encodes the specified ReplicateMessagesReply message. Does not implicitly {@link parley.v1.ReplicateMessagesReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.ReplicateMessagesReply
+             * @static
+             * @param {parley.v1.ReplicateMessagesReply.$Properties} message ReplicateMessagesReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ReplicateMessagesReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.accepted != null && $Object.hasOwnProperty.call(message, "accepted") && message.accepted !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.accepted);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ReplicateMessagesReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.ReplicateMessagesReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.ReplicateMessagesReply & parley.v1.ReplicateMessagesReply.$Shape} ReplicateMessagesReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ReplicateMessagesReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.ReplicateMessagesReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.accepted = value;
+                            else
+                                delete message.accepted;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ReplicateMessagesReply;
         })();
 
         return v1;

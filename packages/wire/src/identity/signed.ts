@@ -56,6 +56,10 @@ export const MAX_NETWORK_POLICY_BYTES = 8_192;
 export const MAX_LIST_PAGE_BYTES = 60_000;
 /** spec/06-login-server.md [LOGIN-PREKEY-2]: the largest SignedPrekey body. */
 export const MAX_SIGNED_PREKEY_BYTES = 256;
+/** spec/07-supernode.md [DIR-REC-1]: the largest PresenceRecord body. */
+export const MAX_PRESENCE_RECORD_BYTES = 1_024;
+/** spec/07-supernode.md [STORE-MSG-1]: the largest OfflineMessage body (16,384 bytes of ciphertext and its fields). */
+export const MAX_OFFLINE_MESSAGE_BYTES = 17_408;
 /** spec/06-login-server.md [LOGIN-CERT-3]: a certificate request's proof covers the 32-byte handshake hash. */
 export const CERTIFICATE_REQUEST_MESSAGE_BYTES = 32;
 
@@ -86,7 +90,7 @@ export const SIGNATURE_CONTEXTS: ReadonlyMap<SignatureContext, SignatureContextI
   [
     row(C.SIGNATURE_CONTEXT_CERTIFICATE, 'parley/v1 certificate', MAX_CERTIFICATE_BYTES),
     row(C.SIGNATURE_CONTEXT_STATIC_KEY_BINDING, 'parley/v1 static-key-binding', PUBLIC_KEY_BYTES, true),
-    row(C.SIGNATURE_CONTEXT_PRESENCE_RECORD, 'parley/v1 presence-record', MAX_RESERVED_BODY_BYTES),
+    row(C.SIGNATURE_CONTEXT_PRESENCE_RECORD, 'parley/v1 presence-record', MAX_PRESENCE_RECORD_BYTES),
     row(C.SIGNATURE_CONTEXT_SUPERNODE_LIST, 'parley/v1 supernode-list', MAX_LIST_PAGE_BYTES),
     row(C.SIGNATURE_CONTEXT_NETWORK_POLICY, 'parley/v1 network-policy', MAX_NETWORK_POLICY_BYTES),
     row(C.SIGNATURE_CONTEXT_REVOCATION_LIST, 'parley/v1 revocation-list', MAX_LIST_PAGE_BYTES),
@@ -99,6 +103,8 @@ export const SIGNATURE_CONTEXTS: ReadonlyMap<SignatureContext, SignatureContextI
       CERTIFICATE_REQUEST_MESSAGE_BYTES,
       true,
     ),
+    row(C.SIGNATURE_CONTEXT_OFFLINE_MESSAGE, 'parley/v1 offline-message', MAX_OFFLINE_MESSAGE_BYTES),
+    row(C.SIGNATURE_CONTEXT_PLACEMENT, 'parley/v1 placement', KEY_ID_BYTES, true),
   ].map((r) => [r.id, r]),
 );
 

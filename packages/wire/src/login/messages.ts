@@ -24,6 +24,8 @@ const SIGNED_ENVELOPE_SLACK = 256;
 export const MAX_ENDPOINTS = 8;
 /** An IPv6 address; IPv4 is 4 bytes. */
 export const MAX_ADDRESS_BYTES = 16;
+/** [LOGIN-LIST-8] A supernode's placement key: a SHA-256 output. */
+export const PLACEMENT_KEY_BYTES = 32;
 /** [LOGIN-LIST-3] Entries in one supernode-list page. */
 export const MAX_SUPERNODE_ENTRIES_PER_PAGE = 500;
 /** [LOGIN-LIST-3] Entries in one revocation-list page. */
@@ -304,6 +306,16 @@ export const RELAY_POLICY_RULES = defineMessage({
     { number: 4, name: 'allocations_per_user', kind: 'uint32' },
   ],
 });
+export const DIRECTORY_POLICY_RULES = defineMessage({
+  name: 'DirectoryPolicy',
+  fields: [
+    { number: 1, name: 'presence_lifetime_s', kind: 'uint32' },
+    { number: 2, name: 'offline_lifetime_s', kind: 'uint32' },
+    { number: 3, name: 'offline_messages_per_recipient', kind: 'uint32' },
+    { number: 4, name: 'offline_bytes_per_recipient', kind: 'uint32' },
+    { number: 5, name: 'offline_messages_per_sender', kind: 'uint32' },
+  ],
+});
 export const RATE_LIMIT_POLICY_RULES = defineMessage({
   name: 'RateLimitPolicy',
   fields: [
@@ -338,6 +350,7 @@ export const NETWORK_POLICY_RULES = defineMessage({
     { number: 10, name: 'election', kind: 'message', message: ELECTION_POLICY_RULES },
     { number: 11, name: 'relay', kind: 'message', message: RELAY_POLICY_RULES },
     { number: 12, name: 'rate_limits', kind: 'message', message: RATE_LIMIT_POLICY_RULES },
+    { number: 13, name: 'directory', kind: 'message', message: DIRECTORY_POLICY_RULES },
   ],
 });
 export const SUPERNODE_ENTRY_RULES = defineMessage({
@@ -349,6 +362,7 @@ export const SUPERNODE_ENTRY_RULES = defineMessage({
     { number: 4, name: 'load_percent', kind: 'uint32' },
     { number: 5, name: 'hosted', kind: 'bool' },
     { number: 6, name: 'not_after', kind: 'uint64' },
+    { number: 7, name: 'placement_key', kind: 'bytes', maxLength: PLACEMENT_KEY_BYTES },
   ],
 });
 export const SUPERNODE_LIST_PAGE_RULES = defineMessage({
@@ -442,6 +456,7 @@ export const LOGIN_PROTO_RULES: readonly MessageRules[] = [
   PREKEY_BUNDLE_RULES,
   ELECTION_POLICY_RULES,
   RELAY_POLICY_RULES,
+  DIRECTORY_POLICY_RULES,
   RATE_LIMIT_POLICY_RULES,
   NETWORK_POLICY_RULES,
   SUPERNODE_ENTRY_RULES,

@@ -10,11 +10,12 @@
  */
 
 import { bytesEqual } from '../codec/bytes.js';
-import { checkEncoding, checkFields } from '../codec/check.js';
-import { decodeMessage, encodeMessage, toSafeInteger } from '../codec/proto.js';
+import { checkFields } from '../codec/check.js';
+import { asMisuse, decodeBody } from '../codec/object-body.js';
+import { encodeMessage, toSafeInteger } from '../codec/proto.js';
 import type { MessageRules } from '../codec/rules.js';
 import type { CryptoSuite } from '../crypto/suite.js';
-import { ApiMisuse, DecodeError, ErrorCode, IdentityError, ParleyError, ProtocolViolation } from '../errors.js';
+import { ApiMisuse, DecodeError, ErrorCode, IdentityError, ProtocolViolation } from '../errors.js';
 import { parley } from '../gen/parley.js';
 import {
   type Certificate,
@@ -42,6 +43,7 @@ import {
   MAX_REVOCATIONS_PER_PAGE,
   MAX_SUPERNODE_ENTRIES_PER_PAGE,
   NETWORK_POLICY_RULES,
+  PLACEMENT_KEY_BYTES,
   REVOCATION_LIST_PAGE_RULES,
   REVOKED_CERTIFICATE_RULES,
   SIGNED_PREKEY_RULES,
@@ -52,6 +54,7 @@ import {
 const MAX_UINT32 = 0xffff_ffff;
 const SECOND = 1000;
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 
 // ---- Verifying what a login server signed -------------------------------------------------------------
 
@@ -82,28 +85,11 @@ export function verifyLoginSigned(
   return { body: verifySigned(suite, signed, context, chain.leaf.subjectKey), issuer: chain.leaf };
 }
 
-/** Sender side: what a receiver would refuse is the caller's mistake (WIRE-LIMIT-1, ID-SIG-5). */
-function asMisuse<T>(what: string, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof ParleyError && !(e instanceof ApiMisuse)) {
-      throw new ApiMisuse(`${what} a receiver would refuse: ${e.message}`);
-    }
-    throw e;
-  }
-}
-
 /** The encoded size of one element of a repeated message field numbered below 16: tag, length, value. */
 function elementBytes(length: number): number {
   let n = 1;
   for (let v = length; v >= 0x80; v = Math.floor(v / 0x80)) n++;
   return 1 + n + length;
-}
-
-function decodeBody<T>(type: { decode(r: Uint8Array): T }, rules: MessageRules, body: Uint8Array): T {
-  checkEncoding(body, rules);
-  return decodeMessage<T>(type as never, body, rules.name);
 }
 
 function checkVersions(versions: readonly number[], what: string): void {
@@ -147,6 +133,13 @@ export interface EffectivePolicy {
     allocationBytes: number;
     allocationBytesPerS: number;
     allocationsPerUser: number;
+  };
+  directory: {
+    presenceLifetimeMs: number;
+    offlineLifetimeMs: number;
+    offlineMessagesPerRecipient: number;
+    offlineBytesPerRecipient: number;
+    offlineMessagesPerSender: number;
   };
   rateLimits: {
     loginFailuresPerWindow: number;
@@ -194,6 +187,13 @@ export const POLICY_DEFAULTS: Readonly<Omit<EffectivePolicy, 'version' | 'issued
     allocationBytesPerS: 2 * 1024 * 1024,
     allocationsPerUser: 4,
   },
+  directory: {
+    presenceLifetimeMs: 10 * 60 * SECOND,
+    offlineLifetimeMs: 30 * DAY,
+    offlineMessagesPerRecipient: 1_000,
+    offlineBytesPerRecipient: 10 * 1024 * 1024,
+    offlineMessagesPerSender: 100,
+  },
   rateLimits: {
     loginFailuresPerWindow: 5,
     loginFailureWindowMs: 15 * 60 * SECOND,
@@ -212,6 +212,12 @@ export const POLICY_BOUNDS = Object.freeze({
   certClockSkewMs: HOUR,
   replicationFactor: 16,
   heartbeatIntervalMs: 10 * 60 * SECOND,
+  directory: Object.freeze({
+    presenceLifetimeMs: 15 * 60 * SECOND,
+    offlineLifetimeMs: 90 * DAY,
+    offlineMessagesPerRecipient: 100_000,
+    offlineBytesPerRecipient: 1024 * 1024 * 1024,
+  }),
 });
 
 const or = (v: number, d: number): number => (v === 0 ? d : v);
@@ -253,6 +259,7 @@ export function effectivePolicy(p: parley.v1.NetworkPolicy): EffectivePolicy {
   const e = p.election ?? {};
   const r = p.relay ?? {};
   const l = p.rateLimits ?? {};
+  const dir = p.directory ?? {};
   const n = (x: number | null | undefined): number => x ?? 0;
   const out: EffectivePolicy = {
     version: toSafeInteger(p.version, 'NetworkPolicy.version'),
@@ -282,6 +289,13 @@ export function effectivePolicy(p: parley.v1.NetworkPolicy): EffectivePolicy {
       allocationBytesPerS: or(n(r.allocationBytesPerS), d.relay.allocationBytesPerS),
       allocationsPerUser: or(n(r.allocationsPerUser), d.relay.allocationsPerUser),
     },
+    directory: {
+      presenceLifetimeMs: n(dir.presenceLifetimeS) * SECOND || d.directory.presenceLifetimeMs,
+      offlineLifetimeMs: n(dir.offlineLifetimeS) * SECOND || d.directory.offlineLifetimeMs,
+      offlineMessagesPerRecipient: or(n(dir.offlineMessagesPerRecipient), d.directory.offlineMessagesPerRecipient),
+      offlineBytesPerRecipient: or(n(dir.offlineBytesPerRecipient), d.directory.offlineBytesPerRecipient),
+      offlineMessagesPerSender: or(n(dir.offlineMessagesPerSender), d.directory.offlineMessagesPerSender),
+    },
     rateLimits: {
       loginFailuresPerWindow: or(n(l.loginFailuresPerWindow), d.rateLimits.loginFailuresPerWindow),
       loginFailureWindowMs: n(l.loginFailureWindowS) * SECOND || d.rateLimits.loginFailureWindowMs,
@@ -304,6 +318,18 @@ export function effectivePolicy(p: parley.v1.NetworkPolicy): EffectivePolicy {
   if (out.election.mode > parley.v1.ElectionMode.ELECTION_MODE_HYBRID) throw malformed('ElectionPolicy.mode');
   if (out.election.maxSharePerVersionPercent > 100 || out.election.maxSharePerPrefixPercent > 100) {
     throw malformed('ElectionPolicy: a share above 100%');
+  }
+  const dp = out.directory;
+  if (dp.presenceLifetimeMs > b.directory.presenceLifetimeMs) throw malformed('DirectoryPolicy.presence_lifetime_s');
+  if (dp.offlineLifetimeMs > b.directory.offlineLifetimeMs) throw malformed('DirectoryPolicy.offline_lifetime_s');
+  if (dp.offlineMessagesPerRecipient > b.directory.offlineMessagesPerRecipient) {
+    throw malformed('DirectoryPolicy.offline_messages_per_recipient');
+  }
+  if (dp.offlineBytesPerRecipient > b.directory.offlineBytesPerRecipient) {
+    throw malformed('DirectoryPolicy.offline_bytes_per_recipient');
+  }
+  if (dp.offlineMessagesPerSender > dp.offlineMessagesPerRecipient) {
+    throw malformed('DirectoryPolicy: messages per sender above messages per recipient');
   }
   if (out.rateLimits.loginBackoffBaseMs > out.rateLimits.loginBackoffMaxMs) {
     throw malformed('RateLimitPolicy: backoff base above its maximum');
@@ -349,6 +375,11 @@ export function checkPolicyNewer(held: number, received: number): void {
 
 export interface SupernodeListEntry {
   keyId: Uint8Array;
+  /**
+   * [LOGIN-LIST-8] Where the supernode stands in every name's rendezvous order (07 SN-PLACE-1): derived by
+   * the login server from its key and `keyId` (`derivePlacementKey`), so the supernode cannot choose it.
+   */
+  placementKey: Uint8Array;
   endpoints: { protocol: number; address: Uint8Array; port: number }[];
   software: string;
   loadPercent: number;
@@ -374,9 +405,25 @@ function checkPageNumbers(page: number, pageCount: number, what: string): void {
   }
 }
 
+/** A supernode-list entry as a login server lists it: the placement key is derived when the list is signed. */
+export type SupernodeListEntryInput = Omit<SupernodeListEntry, 'placementKey'>;
+
+/**
+ * [LOGIN-LIST-8] The placement key of the supernode whose key id is `keyId`: SHA-256 of the login key's
+ * Ed25519 signature over `keyId` under `SIGNATURE_CONTEXT_PLACEMENT`. Ed25519 signatures are deterministic,
+ * so every login-server process holding the login key derives the same key, epoch after epoch, with no
+ * state; nobody without the login key can predict it, so a supernode cannot grind a key id that places it
+ * where it wants (07 §13).
+ */
+export function derivePlacementKey(suite: CryptoSuite, loginKey: SigningKey, keyId: Uint8Array): Uint8Array {
+  checkFixedLength(keyId, KEY_ID_BYTES, 'placement: key id', (what) => new ApiMisuse(what));
+  return suite.sha256(signWithContext(suite, loginKey.seed, SignatureContext.SIGNATURE_CONTEXT_PLACEMENT, keyId));
+}
+
 function entryProps(e: SupernodeListEntry): parley.v1.SupernodeEntry.$Properties {
   return {
     keyId: e.keyId,
+    placementKey: e.placementKey,
     endpoints: e.endpoints.map((x) => ({ protocol: x.protocol, address: x.address, port: x.port })),
     software: e.software,
     loadPercent: e.loadPercent,
@@ -457,8 +504,12 @@ function groupPages(sizes: readonly number[], perPage: number, headerBytes: numb
 export function signSupernodeList(
   suite: CryptoSuite,
   loginKey: SigningKey,
-  list: { epoch: number; issuedAtMs: number; expiresAtMs: number; entries: readonly SupernodeListEntry[] },
+  list: { epoch: number; issuedAtMs: number; expiresAtMs: number; entries: readonly SupernodeListEntryInput[] },
 ): Uint8Array[] {
+  // [LOGIN-LIST-8] every entry's placement key comes from the login key, whatever the caller holds
+  const entries = list.entries.map(
+    (e): SupernodeListEntry => ({ ...e, placementKey: derivePlacementKey(suite, loginKey, e.keyId) }),
+  );
   // [LOGIN-LIST-1] a list is meant to be used for a while after it is signed
   if (!(list.expiresAtMs > list.issuedAtMs)) throw new ApiMisuse('SupernodeListPage: expires_at not after issued_at');
   return signPages(suite, loginKey, {
@@ -468,7 +519,7 @@ export function signSupernodeList(
     entryType: parley.v1.SupernodeEntry,
     entryRules: SUPERNODE_ENTRY_RULES,
     perPage: MAX_SUPERNODE_ENTRIES_PER_PAGE,
-    entries: list.entries,
+    entries,
     header: (page, pageCount) => ({
       epoch: list.epoch,
       issuedAt: list.issuedAtMs,
@@ -526,11 +577,18 @@ export function decodeSupernodeListPage(body: Uint8Array): ListPage<SupernodeLis
   checkPageNumbers(p.page, p.pageCount, 'SupernodeListPage');
   const entries = p.entries.map((e, i) => {
     checkFixedLength(e.keyId ?? new Uint8Array(0), KEY_ID_BYTES, `SupernodeEntry[${i}].key_id`, malformed);
+    checkFixedLength(
+      e.placementKey ?? new Uint8Array(0),
+      PLACEMENT_KEY_BYTES,
+      `SupernodeEntry[${i}].placement_key`,
+      malformed,
+    );
     checkEndpoints(e.endpoints ?? [], `SupernodeEntry[${i}].endpoints`);
     checkText(e.software ?? '', `SupernodeEntry[${i}].software`, 0, MAX_SOFTWARE_BYTES, malformed);
     if ((e.loadPercent ?? 0) > 100) throw malformed(`SupernodeEntry[${i}].load_percent`);
     return {
       keyId: Uint8Array.from(e.keyId!),
+      placementKey: Uint8Array.from(e.placementKey!),
       endpoints: (e.endpoints ?? []).map((x) => ({
         protocol: x.protocol ?? 0,
         address: Uint8Array.from(x.address ?? []),

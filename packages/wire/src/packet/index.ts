@@ -29,6 +29,7 @@ export type {
   PacketBodyName,
   Ping,
   Pong,
+  SupernodePacketBodies,
 } from './packet.js';
 export { decodePacket, encodePacket, UnknownBodyError } from './packet.js';
 export type { RejectionAction, RejectionContext } from './receive.js';

@@ -10,6 +10,7 @@ import { AEAD_TAG_LENGTH } from '../crypto/lengths.js';
 import { MAX_DATAGRAM_PLAINTEXT } from '../datagram/channel.js';
 import { MAX_FRAME_LENGTH } from '../framing/stream.js';
 import { LOGIN_BODIES } from '../login/messages.js';
+import { SUPERNODE_BODIES } from '../supernode/messages.js';
 
 /**
  * [WIRE-LIMIT-3] `stream-packet-max`: the largest packet on a stream channel, one Noise transport message
@@ -87,6 +88,14 @@ export const PACKET_RULES: MessageRules = defineMessage({
     { number: 19, name: 'error', kind: 'message', oneof: 'body', message: ERROR_REPLY_RULES },
     // spec/06-login-server.md §3: bodies 100-131.
     ...LOGIN_BODIES.map((b) => ({
+      number: b.number,
+      name: b.name,
+      kind: 'message' as const,
+      oneof: 'body',
+      message: b.rules,
+    })),
+    // spec/07-supernode.md: bodies 200-223.
+    ...SUPERNODE_BODIES.map((b) => ({
       number: b.number,
       name: b.name,
       kind: 'message' as const,

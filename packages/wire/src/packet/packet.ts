@@ -120,8 +120,29 @@ export interface LoginPacketBodies {
   putContactBlobReply: PlainMessage<InstanceType<L['PutContactBlobReply']>>;
 }
 
+/** Bodies of spec/07-supernode.md (numbers 200-223, supernode.proto), by member name. */
+export interface SupernodePacketBodies {
+  attach: PlainMessage<InstanceType<L['Attach']>>;
+  /** `attached` or `redirect` is set (the oneof `result`; the rules decode it as two members). */
+  attachReply: Omit<PlainMessage<InstanceType<L['AttachReply']>>, 'result'>;
+  publishPresence: PlainMessage<InstanceType<L['PublishPresence']>>;
+  publishPresenceReply: PlainMessage<InstanceType<L['PublishPresenceReply']>>;
+  lookupPresence: PlainMessage<InstanceType<L['LookupPresence']>>;
+  lookupPresenceReply: PlainMessage<InstanceType<L['LookupPresenceReply']>>;
+  storeMessage: PlainMessage<InstanceType<L['StoreMessage']>>;
+  storeMessageReply: PlainMessage<InstanceType<L['StoreMessageReply']>>;
+  fetchMessages: PlainMessage<InstanceType<L['FetchMessages']>>;
+  fetchMessagesReply: PlainMessage<InstanceType<L['FetchMessagesReply']>>;
+  ackMessages: PlainMessage<InstanceType<L['AckMessages']>>;
+  ackMessagesReply: PlainMessage<InstanceType<L['AckMessagesReply']>>;
+  replicatePresence: PlainMessage<InstanceType<L['ReplicatePresence']>>;
+  replicatePresenceReply: PlainMessage<InstanceType<L['ReplicatePresenceReply']>>;
+  replicateMessages: PlainMessage<InstanceType<L['ReplicateMessages']>>;
+  replicateMessagesReply: PlainMessage<InstanceType<L['ReplicateMessagesReply']>>;
+}
+
 /** The body types, by their `oneof body` member name in packet.proto. Later chapters add theirs here. */
-export interface PacketBodies extends LoginPacketBodies {
+export interface PacketBodies extends LoginPacketBodies, SupernodePacketBodies {
   close: Close;
   ping: Ping;
   pong: Pong;

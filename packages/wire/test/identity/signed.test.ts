@@ -66,7 +66,7 @@ describe('signed objects (spec/02-identity.md §4)', () => {
     const expected: Array<[number, string, number]> = [
       [1, 'parley/v1 certificate', 512],
       [2, 'parley/v1 static-key-binding', 32],
-      [3, 'parley/v1 presence-record', 65_535],
+      [3, 'parley/v1 presence-record', 1_024],
       [4, 'parley/v1 supernode-list', 60_000],
       [5, 'parley/v1 network-policy', 8_192],
       [6, 'parley/v1 revocation-list', 60_000],
@@ -74,6 +74,8 @@ describe('signed objects (spec/02-identity.md §4)', () => {
       [8, 'parley/v1 election-report', 65_535],
       [9, 'parley/v1 attestation', 65_535],
       [10, 'parley/v1 certificate-request', 32],
+      [11, 'parley/v1 offline-message', 17_408],
+      [12, 'parley/v1 placement', 32],
     ];
     expect([...SIGNATURE_CONTEXTS.values()].map((c) => [c.id, c.name, c.maxBodyBytes])).toEqual(expected);
     const names = new Set<string>();

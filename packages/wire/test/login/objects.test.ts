@@ -5,6 +5,7 @@
 import Long from 'long';
 import { describe, expect, it } from 'vitest';
 import { nobleCrypto, nodeCrypto } from '../../src/crypto/index.js';
+import { seededRandom } from '../../src/crypto/random.js';
 import { ApiMisuse, ErrorCode, ProtocolViolation } from '../../src/errors.js';
 import { parley } from '../../src/gen/parley.js';
 import { type Certificate, issueCertificate, Role } from '../../src/identity/certificate.js';
@@ -20,6 +21,7 @@ import {
 import {
   checkPolicyNewer,
   decodeNetworkPolicy,
+  derivePlacementKey,
   effectivePolicy,
   isSoftwareDenied,
   MAX_LIST_PAGES,
@@ -201,6 +203,13 @@ describe('the network policy [POLICY-GEN-1] .. [POLICY-GEN-5]', () => {
       allocationBytesPerS: 1_000_000,
       allocationsPerUser: 2,
     },
+    directory: {
+      presenceLifetimeS: 300,
+      offlineLifetimeS: 7 * 86_400,
+      offlineMessagesPerRecipient: 500,
+      offlineBytesPerRecipient: 1_000_000,
+      offlineMessagesPerSender: 50,
+    },
     rateLimits: {
       loginFailuresPerWindow: 3,
       loginFailureWindowS: 600,
@@ -242,6 +251,13 @@ describe('the network policy [POLICY-GEN-1] .. [POLICY-GEN-5]', () => {
         allocationBytes: 2 ** 40,
         allocationBytesPerS: 1_000_000,
         allocationsPerUser: 2,
+      },
+      directory: {
+        presenceLifetimeMs: 300 * SECOND,
+        offlineLifetimeMs: 7 * DAY,
+        offlineMessagesPerRecipient: 500,
+        offlineBytesPerRecipient: 1_000_000,
+        offlineMessagesPerSender: 50,
       },
       rateLimits: {
         loginFailuresPerWindow: 3,
@@ -358,7 +374,32 @@ describe('the network policy [POLICY-GEN-1] .. [POLICY-GEN-5]', () => {
       certClockSkewMs: HOUR,
       replicationFactor: 16,
       heartbeatIntervalMs: 10 * 60 * SECOND,
+      directory: {
+        presenceLifetimeMs: 15 * 60 * SECOND,
+        offlineLifetimeMs: 90 * DAY,
+        offlineMessagesPerRecipient: 100_000,
+        offlineBytesPerRecipient: 1024 * 1024 * 1024,
+      },
     });
+  });
+
+  it('[POLICY-GEN-4] directory parameters beyond their bounds, or more per sender than per recipient, are MALFORMED', () => {
+    const cases: Record<string, unknown>[] = [
+      { presenceLifetimeS: 15 * 60 + 1 },
+      { offlineLifetimeS: 90 * 86_400 + 1 },
+      { offlineMessagesPerRecipient: 100_001 },
+      { offlineBytesPerRecipient: 1024 * 1024 * 1024 + 1 },
+      { offlineMessagesPerRecipient: 10, offlineMessagesPerSender: 11 },
+      { offlineMessagesPerSender: 1_001 },
+    ];
+    for (const directory of cases) {
+      const signed = signRawPolicy({ version: 1, directory });
+      expect(() => verifyNetworkPolicy(suite, signed, net.loginCert, policy), JSON.stringify(directory)).toThrow(
+        expect.objectContaining({ code: ErrorCode.MALFORMED }),
+      );
+    }
+    const edge = signRawPolicy({ version: 1, directory: { presenceLifetimeS: 900, offlineMessagesPerSender: 1_000 } });
+    expect(verifyNetworkPolicy(suite, edge, net.loginCert, policy).directory.offlineMessagesPerSender).toBe(1_000);
   });
 
   it('[POLICY-GEN-2] version 0 is MISSING_FIELD; protocol version 0 or twice and an empty or controlled denied entry are refused', () => {
@@ -453,15 +494,19 @@ describe('the kill switch [POLICY-DENY-1]', () => {
 
 // ---- Supernode list ------------------------------------------------------------------------------------
 
-const entry = (i: number, o: Partial<SupernodeListEntry> = {}): SupernodeListEntry => ({
-  keyId: suite.sha256(Uint8Array.of(i & 0xff, (i >> 8) & 0xff, (i >> 16) & 0xff)),
-  endpoints: [{ protocol: 1, address: Uint8Array.of(198, 51, 100, i & 0xff), port: 4000 + (i % 1000) }],
-  software: `parley-ref/0.1.${i % 10}`,
-  loadPercent: i % 101,
-  hosted: i % 7 === 0,
-  notAfterMs: NOW + 6 * HOUR,
-  ...o,
-});
+const entry = (i: number, o: Partial<SupernodeListEntry> = {}): SupernodeListEntry => {
+  const keyId = o.keyId ?? suite.sha256(Uint8Array.of(i & 0xff, (i >> 8) & 0xff, (i >> 16) & 0xff));
+  return {
+    keyId,
+    placementKey: derivePlacementKey(suite, net.login, keyId),
+    endpoints: [{ protocol: 1, address: Uint8Array.of(198, 51, 100, i & 0xff), port: 4000 + (i % 1000) }],
+    software: `parley-ref/0.1.${i % 10}`,
+    loadPercent: i % 101,
+    hosted: i % 7 === 0,
+    notAfterMs: NOW + 6 * HOUR,
+    ...o,
+  };
+};
 /** An entry as large as the limits allow: 8 IPv6 endpoints and 64 bytes of software. */
 const bigEntry = (i: number): SupernodeListEntry =>
   entry(i, {
@@ -488,6 +533,44 @@ function signRawPage(p: Record<string, unknown>, context = C.SIGNATURE_CONTEXT_S
 }
 
 describe('the supernode list [LOGIN-LIST-1] .. [LOGIN-LIST-4] [LOGIN-SN-2]', () => {
+  it('[LOGIN-LIST-8] every entry carries the placement key derived from the login key, whatever the signer was given', () => {
+    const given = { ...entry(1), placementKey: new Uint8Array(32).fill(7) };
+    const [page] = signSupernodeList(suite, net.login, list([given, entry(2)]));
+    const decoded = verifySupernodeListPage(suite, page!, net.loginCert, policy);
+    for (const e of decoded.entries) {
+      const signature = signWithContext(suite, net.login.seed, C.SIGNATURE_CONTEXT_PLACEMENT, e.keyId);
+      expect(e.placementKey).toEqual(suite.sha256(signature));
+      expect(e.placementKey).toEqual(derivePlacementKey(nobleCrypto, net.login, e.keyId));
+    }
+    // deterministic and key-specific: another login key places the same supernode elsewhere
+    expect(derivePlacementKey(suite, net.login, given.keyId)).toEqual(decoded.entries[0]!.placementKey);
+    const other = generateSigningKey(suite, seededRandom('another login key'));
+    expect(derivePlacementKey(suite, other, given.keyId)).not.toEqual(decoded.entries[0]!.placementKey);
+    expectCode(() => derivePlacementKey(suite, net.login, new Uint8Array(31)), ErrorCode.API_MISUSE);
+  });
+
+  it('[LOGIN-LIST-8] a page whose entry has no placement key, or one that is not 32 bytes, is refused', () => {
+    const wire = (placementKey: Uint8Array) => ({
+      epoch: 1,
+      issuedAt: NOW,
+      expiresAt: NOW + 1,
+      page: 0,
+      pageCount: 1,
+      entries: [{ keyId: entry(1).keyId, placementKey, notAfter: NOW }],
+    });
+    const cases: [Uint8Array, ErrorCode][] = [
+      [new Uint8Array(0), ErrorCode.MISSING_FIELD],
+      [new Uint8Array(31), ErrorCode.MALFORMED],
+      [new Uint8Array(33), ErrorCode.FIELD_LIMIT],
+    ];
+    for (const [key, code] of cases) {
+      expectCode(() => verifySupernodeListPage(suite, signRawPage(wire(key)), net.loginCert, policy), code);
+    }
+    expect(
+      verifySupernodeListPage(suite, signRawPage(wire(new Uint8Array(32))), net.loginCert, policy).entries,
+    ).toHaveLength(1);
+  });
+
   it('[LOGIN-LIST-1] [LOGIN-LIST-2] an empty list is one page, 0 of 1, with the header', () => {
     const pages = signSupernodeList(suite, net.login, list([]));
     expect(pages).toHaveLength(1);
@@ -564,7 +647,7 @@ describe('the supernode list [LOGIN-LIST-1] .. [LOGIN-LIST-4] [LOGIN-SN-2]', () 
       const raw = signRawPage({
         epoch: 1,
         pageCount: 1,
-        entries: [{ keyId: new Uint8Array(32).fill(1), endpoints: [endpoint] }],
+        entries: [{ keyId: new Uint8Array(32).fill(1), placementKey: new Uint8Array(32), endpoints: [endpoint] }],
       });
       expect(() => verifySupernodeListPage(suite, raw, net.loginCert, policy), name).toThrow(
         expect.objectContaining({ code: ErrorCode.MALFORMED }),
@@ -580,7 +663,11 @@ describe('the supernode list [LOGIN-LIST-1] .. [LOGIN-LIST-4] [LOGIN-SN-2]', () 
     const page = (e: Record<string, unknown>) =>
       verifySupernodeListPage(
         suite,
-        signRawPage({ epoch: 1, pageCount: 1, entries: [{ keyId: new Uint8Array(32), ...e }] }),
+        signRawPage({
+          epoch: 1,
+          pageCount: 1,
+          entries: [{ keyId: new Uint8Array(32), placementKey: new Uint8Array(32), ...e }],
+        }),
         net.loginCert,
         policy,
       );

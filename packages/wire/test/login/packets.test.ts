@@ -3,14 +3,12 @@
 // from LOGIN_PROTO_RULES (one over every maximum is FIELD_LIMIT on decode and ApiMisuse on encode),
 // 64-bit ranges, and properties over arbitrary valid and mutated bodies.
 import fc from 'fast-check';
-import Long from 'long';
 import { describe, expect, it } from 'vitest';
 import { mutatedArbitrary } from '../../fuzz/arbitraries.js';
 import { checkEncoding, checkFields } from '../../src/codec/check.js';
-import type { CompiledField, MessageRules } from '../../src/codec/rules.js';
+import type { MessageRules } from '../../src/codec/rules.js';
 import { nodeCrypto } from '../../src/crypto/index.js';
-import { ApiMisuse, DecodeError, ErrorCode, ParleyError } from '../../src/errors.js';
-import { parley } from '../../src/gen/parley.js';
+import { ApiMisuse, DecodeError, ErrorCode } from '../../src/errors.js';
 import { SignatureContext, signObject } from '../../src/identity/signed.js';
 import {
   CERTIFICATE_REQUEST_RULES,
@@ -27,28 +25,20 @@ import {
 } from '../../src/login/index.js';
 import { decodePacket, encodePacket, PACKET_RULES, type Packet } from '../../src/packet/index.js';
 import { makeMember, makeNetwork } from '../identity/fixtures.js';
-import { varint } from '../packet/wire-bytes.js';
 import {
-  bodyProperty,
-  loginPacketArbitrary,
-  type MessagePath,
-  pathTo,
-  plain,
-  protoType,
-  wrap,
-  zeroElement,
-} from './rules.js';
-
-/** The code a call fails with ('ok' when it does not); anything but a ParleyError is a bug. */
-function codeOf(f: () => unknown): ErrorCode | 'ok' {
-  try {
-    f();
-    return 'ok';
-  } catch (e) {
-    if (e instanceof ParleyError) return e.code;
-    throw e;
-  }
-}
+  codeOf,
+  expectLimit,
+  expectWide,
+  limitedFields,
+  type ObjectRoot,
+  ofLength,
+  packet,
+  sample,
+  routes as sharedRoutes,
+  wideFields,
+} from '../packet/body-limits.js';
+import { varint } from '../packet/wire-bytes.js';
+import { bodyProperty, loginPacketArbitrary, pathTo, plain, wrap, zeroElement } from './rules.js';
 
 /** Decodes; returns the packet or the DecodeError; any other exception fails the property. */
 function decodeOrError(bytes: Uint8Array): Packet | DecodeError {
@@ -58,36 +48,6 @@ function decodeOrError(bytes: Uint8Array): Packet | DecodeError {
     if (e instanceof DecodeError) return e;
     throw e;
   }
-}
-
-const packet = (number: number, value: Record<string, unknown>, requestId = 1): Packet =>
-  ({ requestId, body: { case: bodyProperty(number), value } }) as unknown as Packet;
-
-/** One value of a message with every field set to a non-zero sample (nested messages present). */
-function sample(rules: MessageRules): Record<string, unknown> {
-  const one = (f: CompiledField, i: number): unknown => {
-    switch (f.kind) {
-      case 'uint32':
-        return 7 + i;
-      case 'enum':
-        return 1;
-      case 'uint64':
-        return i === 0 ? Number.MAX_SAFE_INTEGER : 1_800_000_000_000 + i;
-      case 'bool':
-        return true;
-      case 'string':
-        return `näme-${i}`;
-      case 'bytes':
-        return Uint8Array.from({ length: Math.min(f.maxLength!, 5 + i) }, (_, k) => k + i);
-      case 'message':
-        return sample(f.message!);
-      default:
-        throw new Error(f.kind);
-    }
-  };
-  return Object.fromEntries(
-    rules.fields.map((f, i) => [f.property, f.repeated ? [one(f, i), one(f, i + 1)] : one(f, i)]),
-  );
 }
 
 describe('login packets: round trips [WIRE-PKT-1] [WIRE-PKT-5]', () => {
@@ -182,7 +142,7 @@ const net = makeNetwork(nodeCrypto, 'login packets');
 const member = makeMember(net);
 
 /** Signed objects: the root messages a decoder of objects.ts checks, with that decoder. */
-const OBJECT_ROOTS: { root: string; rules: MessageRules; decode: (body: Uint8Array) => unknown }[] = [
+const OBJECT_ROOTS: ObjectRoot[] = [
   { root: 'NetworkPolicy', rules: NETWORK_POLICY_RULES, decode: decodeNetworkPolicy },
   { root: 'SupernodeListPage', rules: SUPERNODE_LIST_PAGE_RULES, decode: decodeSupernodeListPage },
   { root: 'RevocationListPage', rules: REVOCATION_LIST_PAGE_RULES, decode: decodeRevocationListPage },
@@ -200,50 +160,9 @@ const OBJECT_ROOTS: { root: string; rules: MessageRules; decode: (body: Uint8Arr
 ];
 const BODY_ROOTS = LOGIN_BODIES.map((b) => ({ root: b.number, rules: b.rules }));
 
-/**
- * Every way a value of `rules` reaches a decoder: as a packet body (decodePacket / encodePacket) when a
- * body contains it, as a signed object's body when one does, and always on its own (checkEncoding /
- * checkFields, what every decoder of this package runs first).
- */
-function routes(rules: MessageRules): {
-  decode: { name: string; run: (value: Record<string, unknown>) => unknown }[];
-  encode: { name: string; run: (value: Record<string, unknown>) => unknown }[];
-} {
-  const own = protoType(rules.name);
-  type Route = { name: string; run: (value: Record<string, unknown>) => unknown };
-  const decode: Route[] = [
-    { name: `checkEncoding(${rules.name})`, run: (v) => checkEncoding(own.encode(v).finish(), rules) },
-  ];
-  const encode: Route[] = [{ name: `checkFields(${rules.name})`, run: (v) => checkFields(v, rules) }];
-  const body: MessagePath | undefined = pathTo(rules, BODY_ROOTS);
-  if (body !== undefined) {
-    const n = body.root as number;
-    const raw = (v: Record<string, unknown>) =>
-      parley.v1.Packet.encode({ requestId: 1, [bodyProperty(n)]: wrap(body, v) } as never).finish();
-    decode.push({ name: `decodePacket(body ${n})`, run: (v) => decodePacket(raw(v)) });
-    encode.push({ name: `encodePacket(body ${n})`, run: (v) => encodePacket(packet(n, wrap(body, v))) });
-  }
-  const object = pathTo(rules, OBJECT_ROOTS);
-  if (object !== undefined) {
-    const root = OBJECT_ROOTS.find((r) => r.root === object.root)!;
-    decode.push({
-      name: `decode ${root.root}`,
-      run: (v) => root.decode(protoType(root.root).encode(wrap(object, v)).finish()),
-    });
-  }
-  return { decode, encode };
-}
-
-const limited = LOGIN_PROTO_RULES.flatMap((rules) =>
-  rules.fields.filter((f) => f.maxLength !== undefined || f.maxCount !== undefined).map((f) => ({ rules, f })),
-);
-const wide = LOGIN_PROTO_RULES.flatMap((rules) =>
-  rules.fields.filter((f) => f.kind === 'uint64').map((f) => ({ rules, f })),
-);
-
-/** A value of `f` of `n` bytes (a string of ASCII, or bytes). */
-const ofLength = (f: CompiledField, n: number): unknown =>
-  f.kind === 'string' ? 'x'.repeat(n) : new Uint8Array(n).fill(0xab);
+const routes = (rules: MessageRules) => sharedRoutes(rules, BODY_ROOTS, OBJECT_ROOTS);
+const limited = limitedFields(LOGIN_PROTO_RULES);
+const wide = wideFields(LOGIN_PROTO_RULES);
 
 describe('login.proto limits [WIRE-LIMIT-1] [LOGIN-LIMIT-1]', () => {
   it('[LOGIN-LIMIT-1] every string, bytes and repeated field has a maximum, and some fields are reached each way', () => {
@@ -258,73 +177,13 @@ describe('login.proto limits [WIRE-LIMIT-1] [LOGIN-LIMIT-1]', () => {
   for (const { rules, f } of limited) {
     const max = f.repeated ? `${f.maxCount} elements` : `${f.maxLength} bytes`;
     it(`[WIRE-LIMIT-1] [LOGIN-LIMIT-1] ${rules.name}.${f.name} (${max}): one over is FIELD_LIMIT on decode and ApiMisuse on encode; the maximum passes`, () => {
-      const { decode, encode } = routes(rules);
-      const cases: { over: unknown; at: unknown; what: string }[] = [];
-      if (f.repeated) {
-        const element = f.maxLength !== undefined ? ofLength(f, f.maxLength) : zeroElement(f);
-        cases.push({
-          what: 'count',
-          over: Array.from({ length: f.maxCount! + 1 }, () => element),
-          at: Array.from({ length: f.maxCount! }, () => element),
-        });
-        if (f.maxLength !== undefined) {
-          cases.push({ what: 'element', over: [ofLength(f, f.maxLength + 1)], at: [ofLength(f, f.maxLength)] });
-        }
-      } else cases.push({ what: 'length', over: ofLength(f, f.maxLength! + 1), at: ofLength(f, f.maxLength!) });
-      for (const c of cases) {
-        for (const d of decode) {
-          expect(
-            codeOf(() => d.run({ [f.property]: c.over })),
-            `${c.what} ${d.name}`,
-          ).toBe(ErrorCode.FIELD_LIMIT);
-        }
-        for (const e of encode) {
-          expect(
-            codeOf(() => e.run({ [f.property]: c.over })),
-            `${c.what} ${e.name}`,
-          ).toBe(ErrorCode.API_MISUSE);
-          expect(
-            codeOf(() => e.run({ [f.property]: c.at })),
-            `${c.what} at the maximum ${e.name}`,
-          ).toBe('ok');
-        }
-        // at the maximum the encoding rules and the packet decoder accept it (objects have more checks)
-        for (const d of decode.filter((x) => !x.name.startsWith('decode '))) {
-          expect(
-            codeOf(() => d.run({ [f.property]: c.at })),
-            `${c.what} at the maximum ${d.name}`,
-          ).toBe('ok');
-        }
-      }
+      expectLimit(f, routes(rules));
     });
   }
 
   for (const { rules, f } of wide) {
     it(`[WIRE-INT-1] ${rules.name}.${f.name}: above 2^53-1 is INTEGER_RANGE on decode and ApiMisuse on encode`, () => {
-      const { decode, encode } = routes(rules);
-      for (const big of [2 ** 53, Long.MAX_UNSIGNED_VALUE]) {
-        for (const d of decode)
-          expect(
-            codeOf(() => d.run({ [f.property]: big })),
-            d.name,
-          ).toBe(ErrorCode.INTEGER_RANGE);
-        for (const e of encode)
-          expect(
-            codeOf(() => e.run({ [f.property]: big })),
-            e.name,
-          ).toBe(ErrorCode.API_MISUSE);
-      }
-      for (const d of decode.filter((x) => !x.name.startsWith('decode '))) {
-        expect(
-          codeOf(() => d.run({ [f.property]: Number.MAX_SAFE_INTEGER })),
-          d.name,
-        ).toBe('ok');
-      }
-      for (const e of encode)
-        expect(
-          codeOf(() => e.run({ [f.property]: Number.MAX_SAFE_INTEGER })),
-          e.name,
-        ).toBe('ok');
+      expectWide(f, routes(rules), true);
     });
   }
 

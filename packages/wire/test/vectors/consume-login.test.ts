@@ -10,9 +10,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nobleCrypto, nodeCrypto } from '../../src/crypto/index.js';
-import type { CryptoSuite } from '../../src/crypto/suite.js';
-import { errorCodeName, ParleyError } from '../../src/errors.js';
 import { decodeCertificate, Role } from '../../src/identity/certificate.js';
 import { verifyChain } from '../../src/identity/chain.js';
 import { decodeSigned } from '../../src/identity/signed.js';
@@ -25,6 +22,7 @@ import {
   verifySupernodeListPage,
 } from '../../src/login/index.js';
 import { decodePacket, encodePacket, type Packet } from '../../src/packet/index.js';
+import { outcome, suites } from './implementation.js';
 import {
   concat,
   ed25519Public,
@@ -38,39 +36,14 @@ import {
   utf8,
   x25519Public,
 } from './independent.js';
+import { delimited, encoder, isScalar, json, type Schema, tagged, varint } from './proto-encoder.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: untyped JSON
 type J = any;
 
-const suites: [string, CryptoSuite][] = [
-  ['nodeCrypto', nodeCrypto],
-  ['nobleCrypto', nobleCrypto],
-];
-
-/** The code name a call fails with; anything but a ParleyError is a bug. */
-function outcome(f: () => unknown): J {
-  try {
-    return { ok: f() };
-  } catch (e) {
-    if (e instanceof ParleyError) return { error: errorCodeName(e.code) };
-    throw e;
-  }
-}
-
-/** A value as the vector writes it: bytes in hex, an absent nested message as null. */
-function json(v: unknown): unknown {
-  if (v === undefined) return null;
-  if (v instanceof Uint8Array) return tohex(v);
-  if (Array.isArray(v)) return v.map(json);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, json(x)]));
-  return v;
-}
-
 // ---- A canonical protobuf encoder, written from spec/proto/parley/v1/login.proto and packet.proto -----------
 
-type Field = [number: number, name: string, type: string, repeated?: 'repeated'];
-const SCALARS = new Set(['uint32', 'uint64', 'bool', 'enum', 'string', 'bytes']);
-const SCHEMA: Record<string, Field[]> = {
+const SCHEMA: Schema = {
   Signed: [
     [1, 'body', 'bytes'],
     [2, 'signature', 'bytes'],
@@ -149,6 +122,13 @@ const SCHEMA: Record<string, Field[]> = {
     [3, 'allocationBytesPerS', 'uint32'],
     [4, 'allocationsPerUser', 'uint32'],
   ],
+  DirectoryPolicy: [
+    [1, 'presenceLifetimeS', 'uint32'],
+    [2, 'offlineLifetimeS', 'uint32'],
+    [3, 'offlineMessagesPerRecipient', 'uint32'],
+    [4, 'offlineBytesPerRecipient', 'uint32'],
+    [5, 'offlineMessagesPerSender', 'uint32'],
+  ],
   RateLimitPolicy: [
     [1, 'loginFailuresPerWindow', 'uint32'],
     [2, 'loginFailureWindowS', 'uint32'],
@@ -179,6 +159,7 @@ const SCHEMA: Record<string, Field[]> = {
     [4, 'loadPercent', 'uint32'],
     [5, 'hosted', 'bool'],
     [6, 'notAfter', 'uint64'],
+    [7, 'placementKey', 'bytes'],
   ],
   SupernodeListPage: [
     [1, 'epoch', 'uint64'],
@@ -211,62 +192,14 @@ const BODIES: Record<string, [number, string]> = {
   getContactBlob: [128, 'GetContactBlob'],
 };
 
-function varint(value: number | bigint): number[] {
-  let v = BigInt(value);
-  const out: number[] = [];
-  do {
-    out.push(Number(v & 0x7fn) | (v > 0x7fn ? 0x80 : 0));
-    v >>= 7n;
-  } while (v > 0n);
-  return out;
-}
-const tagged = (n: number, wireType: number, payload: number[] = []): number[] => [
-  ...varint(n * 8 + wireType),
-  ...payload,
-];
-const delimited = (n: number, bytes: ArrayLike<number>): number[] =>
-  tagged(n, 2, [...varint(bytes.length), ...Array.from(bytes)]);
-
-function scalarBytes(type: string, v: J): number[] {
-  if (type === 'bool') return varint(v ? 1 : 0);
-  return varint(v);
-}
-
-/** WIRE-ENC-1: fields in number order, zero values omitted, repeated scalars packed, set messages kept. */
-function encode(message: string, value: J): Uint8Array {
-  const out: number[] = [];
-  for (const [n, name, type, repeated] of [...SCHEMA[message]!].sort((a, b) => a[0] - b[0])) {
-    const v = value?.[name];
-    if (v === undefined || v === null) continue;
-    if (repeated) {
-      if (v.length === 0) continue;
-      if (type === 'string') for (const s of v) out.push(...delimited(n, utf8(s)));
-      else if (type === 'bytes') for (const b of v) out.push(...delimited(n, unhex(b)));
-      else if (SCALARS.has(type))
-        out.push(
-          ...delimited(
-            n,
-            v.flatMap((x: J) => scalarBytes(type, x)),
-          ),
-        );
-      else for (const m of v) out.push(...delimited(n, encode(type, m)));
-    } else if (type === 'string') {
-      if (v !== '') out.push(...delimited(n, utf8(v)));
-    } else if (type === 'bytes') {
-      if (v !== '') out.push(...delimited(n, unhex(v)));
-    } else if (SCALARS.has(type)) {
-      if (v !== 0 && v !== false) out.push(...tagged(n, 0, scalarBytes(type, v)));
-    } else out.push(...delimited(n, encode(type, v)));
-  }
-  return Uint8Array.from(out);
-}
+const encode = encoder(SCHEMA);
 
 /** A vector value as the implementation's: hex to bytes for bytes fields, null to undefined. */
 function fromJson(message: string, value: J): J {
   const out: J = {};
   for (const [, name, type, repeated] of SCHEMA[message]!) {
     const one = (x: J): J =>
-      x === null ? undefined : type === 'bytes' ? unhex(x) : SCALARS.has(type) ? x : fromJson(type, x);
+      x === null ? undefined : type === 'bytes' ? unhex(x) : isScalar(type) ? x : fromJson(type, x);
     out[name] = repeated ? value[name].map(one) : one(value[name]);
   }
   return out;

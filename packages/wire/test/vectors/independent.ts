@@ -29,6 +29,7 @@ export const VECTOR_FILES = [
   'handshake-xx',
   'datagram',
   'login',
+  'supernode',
 ] as const;
 
 export function readVectorText(name: string): string {

@@ -1,0 +1,4 @@
+/**
+ * The directory of signed presence records held by a responsible supernode (07 §6).
+ */
+export * from './table.js';
