@@ -757,6 +757,7 @@ export class SupernodeCore {
       this.directory.dropRevoked(this.#state.isRevokedSerial);
       return;
     }
+    if (what === 'policy') this.#applyPolicyQuotas();
     const old = this.#view;
     const next = this.#makeView();
     if (old.epoch === next.epoch && old.k === next.k) return;
@@ -768,6 +769,17 @@ export class SupernodeCore {
       .catch((e) => {
         this.#log?.('handoff-failed', { error: String(e) });
       });
+  }
+
+  /** [STORE-QUOTA-5] The offline store takes the quotas of the policy held (06 §8.3 `directory`). */
+  #applyPolicyQuotas(): void {
+    const d = this.#state.policy?.directory;
+    if (d === undefined) return;
+    this.offline.setQuotas({
+      maxMessagesPerRecipient: d.offlineMessagesPerRecipient,
+      maxBytesPerRecipient: d.offlineBytesPerRecipient,
+      maxMessagesPerSender: d.offlineMessagesPerSender,
+    });
   }
 
   async #handOff(old: SupernodeView, next: SupernodeView): Promise<void> {

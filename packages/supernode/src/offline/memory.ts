@@ -25,6 +25,7 @@ import {
   type MessageRef,
   type OfflineMessageInput,
   OfflineQuotaExceeded,
+  type OfflineQuotas,
   type OfflineStore,
   OfflineStoreFull,
   type OfflineStoreLimits,
@@ -74,7 +75,10 @@ interface Tombstone {
 
 export class MemoryOfflineStore implements OfflineStore {
   readonly kind = 'memory';
-  readonly limits: OfflineStoreLimits;
+  #limits: OfflineStoreLimits;
+  get limits(): OfflineStoreLimits {
+    return this.#limits;
+  }
   private readonly messages = new Map<string, Map<string, StoredOfflineMessage>>();
   private readonly tombstones = new Map<string, Map<string, Tombstone>>();
   private totalMessages = 0;
@@ -92,7 +96,11 @@ export class MemoryOfflineStore implements OfflineStore {
   private closed = false;
 
   constructor(options: MemoryOfflineStoreOptions = {}) {
-    this.limits = resolveLimits(options.limits);
+    this.#limits = resolveLimits(options.limits);
+  }
+
+  setQuotas(quotas: OfflineQuotas): void {
+    this.#limits = resolveLimits({ ...this.#limits, ...quotas });
   }
 
   async put(msg: OfflineMessageInput, now: number): Promise<PutResult> {

@@ -33,6 +33,7 @@ import {
   type MessageRef,
   type OfflineMessageInput,
   OfflineQuotaExceeded,
+  type OfflineQuotas,
   type OfflineStore,
   OfflineStoreError,
   OfflineStoreFull,
@@ -85,7 +86,10 @@ const NO_BYTES = new Uint8Array(0);
 
 export class SqliteOfflineStore implements OfflineStore {
   readonly kind = 'sqlite';
-  readonly limits: OfflineStoreLimits;
+  #limits: OfflineStoreLimits;
+  get limits(): OfflineStoreLimits {
+    return this.#limits;
+  }
   /** The database file (or `:memory:`). */
   readonly path: string;
   private readonly db: Database.Database;
@@ -110,7 +114,7 @@ export class SqliteOfflineStore implements OfflineStore {
     if (typeof path !== 'string' || path === '') {
       throw new ApiMisuse('the SQLite path must be a non-empty string (use :memory: for a database in memory)');
     }
-    this.limits = resolveLimits(options.limits);
+    this.#limits = resolveLimits(options.limits);
     const busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
     checkInt('busyTimeoutMs', busyTimeoutMs);
     this.migrations = options.migrations ?? OFFLINE_SQLITE_MIGRATIONS;
@@ -156,6 +160,10 @@ export class SqliteOfflineStore implements OfflineStore {
   }
 
   // Messages ------------------------------------------------------------------------------------------------
+
+  setQuotas(quotas: OfflineQuotas): void {
+    this.#limits = resolveLimits({ ...this.#limits, ...quotas });
+  }
 
   async put(msg: OfflineMessageInput, now: number): Promise<PutResult> {
     const s = this.ready();
@@ -278,7 +286,6 @@ export class SqliteOfflineStore implements OfflineStore {
 
   private prepare(): Statements {
     const db = this.db;
-    const limits = this.limits;
     const p = (sql: string): Stmt => db.prepare<unknown[], Row>(sql);
 
     const isHeld = p('SELECT 1 FROM messages WHERE recipient = ? AND sender = ? AND message_id = ?').pluck();
@@ -315,13 +322,15 @@ export class SqliteOfflineStore implements OfflineStore {
       for (const row of totals.all()) t[row.name as string] = num(row.value);
       return { messages: t.messages ?? 0, bytes: t.bytes ?? 0, tombstones: t.tombstones ?? 0 };
     };
+    // The limits are read at each call: setQuotas may have replaced them ([STORE-QUOTA-5]).
     const overCapacity = (t: OfflineStoreStats, size: number): boolean =>
-      t.messages + 1 > limits.maxTotalMessages || t.bytes + size > limits.maxTotalBytes;
+      t.messages + 1 > this.limits.maxTotalMessages || t.bytes + size > this.limits.maxTotalBytes;
 
     return {
       put: db.transaction((msg: OfflineMessageInput, now: number): PutResult => {
         // [STORE-EXP-1]
         if (msg.expiresAt <= now) return 'expired';
+        const limits = this.limits;
         const key = [msg.recipient, msg.sender, msg.messageId];
         // [STORE-ACK-4] held or tombstoned: an idempotent success, the first bytes stay.
         if (isHeld.get(...key) !== undefined || isTombstoned.get(...key) !== undefined) return 'duplicate';

@@ -82,6 +82,12 @@ export interface OfflineStoreLimits {
   readonly maxTotalBytes: number;
 }
 
+/** The per-recipient and per-sender quotas, which the network policy sets (06 §8.3 `directory`). */
+export type OfflineQuotas = Pick<
+  OfflineStoreLimits,
+  'maxMessagesPerRecipient' | 'maxBytesPerRecipient' | 'maxMessagesPerSender'
+>;
+
 export const DEFAULT_OFFLINE_LIMITS: OfflineStoreLimits = Object.freeze({
   maxMessagesPerRecipient: 1_000,
   maxBytesPerRecipient: 10 * 1024 * 1024,
@@ -174,6 +180,13 @@ export interface OfflineStore {
   readonly kind: string;
   /** The bounds this store enforces. */
   readonly limits: OfflineStoreLimits;
+
+  /**
+   * Replaces the three quotas (STORE-QUOTA-1, STORE-QUOTA-2) with those of a newer network policy
+   * (06 `directory`), keeping the store's capacity. Messages already held stay; the new quotas decide the
+   * next stores. ApiMisuse for a value that is not a positive safe integer.
+   */
+  setQuotas(quotas: OfflineQuotas): void;
 
   /**
    * Stores one verified message for `msg.recipient`, checked in this order, in one atomic step:

@@ -3,7 +3,7 @@
  * verifies a handed-over message with its sender's certificate judged at the message's created_at, so a
  * message outlives the (short) certificate that signed it; a message stored by a node is judged now.
  */
-import { derivePlacementKey, ErrorCode, Role } from '@parley/wire';
+import { derivePlacementKey, type EffectivePolicy, ErrorCode, POLICY_DEFAULTS, Role } from '@parley/wire';
 import { describe, expect, it } from 'vitest';
 import { SupernodeCore } from '../../src/core/core.js';
 import { NetworkState } from '../../src/core/network-state.js';
@@ -82,5 +82,35 @@ describe('message replication [STORE-REPL]', () => {
     });
     expect(r3).toMatchObject({ packet: { body: { value: { accepted: 0 } } } });
     expect(await c.offline.pending('dave', T0)).toBe(1);
+  });
+});
+
+describe('the policy reaches the offline store [STORE-QUOTA-5]', () => {
+  it("[STORE-QUOTA-5] the defaults hold until a policy comes; setPolicy is applied at once to the core's store", () => {
+    const state = new NetworkState(suite);
+    state.setLoginCertificates([net.loginCertificate]);
+    const c = new SupernodeCore({
+      clock: { now: () => T0, setTimer: () => ({ cancel: () => {} }) },
+      suite,
+      trustAnchors: [net.root.publicKey],
+      state,
+      selfKeyId: self.keyId,
+      peers: { request: () => Promise.reject(new Error('no peers here')) },
+    });
+    expect(c.offline.limits).toMatchObject({
+      maxMessagesPerRecipient: POLICY_DEFAULTS.directory.offlineMessagesPerRecipient,
+      maxBytesPerRecipient: POLICY_DEFAULTS.directory.offlineBytesPerRecipient,
+      maxMessagesPerSender: POLICY_DEFAULTS.directory.offlineMessagesPerSender,
+    });
+    const policy = structuredClone({ version: 2, issuedAtMs: T0, ...POLICY_DEFAULTS }) as EffectivePolicy;
+    policy.directory.offlineMessagesPerRecipient = 5;
+    policy.directory.offlineBytesPerRecipient = 50_000;
+    policy.directory.offlineMessagesPerSender = 2;
+    state.setPolicy(policy);
+    expect(c.offline.limits).toMatchObject({
+      maxMessagesPerRecipient: 5,
+      maxBytesPerRecipient: 50_000,
+      maxMessagesPerSender: 2,
+    });
   });
 });

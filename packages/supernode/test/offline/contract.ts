@@ -294,6 +294,30 @@ export function offlineStoreContract(name: string, factory: OfflineStoreFactory)
   });
 
   describe(`${name}: quotas and capacity`, () => {
+    test("[STORE-QUOTA-5] setQuotas applies a newer policy's quotas to the next stores; held messages stay, the capacity is kept", async (s) => {
+      const capacity = s.limits.maxTotalMessages;
+      for (const i of [1, 2, 3]) expect(await s.put(msg({ id: i, sender: `s${i}` }), 0)).toBe('stored');
+      s.setQuotas({ maxMessagesPerRecipient: 2, maxBytesPerRecipient: 10_000, maxMessagesPerSender: 1 });
+      expect(s.limits).toMatchObject({
+        maxMessagesPerRecipient: 2,
+        maxMessagesPerSender: 1,
+        maxTotalMessages: capacity,
+      });
+      // the three held stay deliverable; a fourth is over the new quota
+      expect(await s.pending('bob', 0)).toBe(3);
+      await expectQuota(s.put(msg({ id: 4, sender: 's4' }), 0), 'recipient-messages');
+      // the sender quota is the new one too
+      expect(await s.put(msg({ recipient: 'carol', id: 5, sender: 'x' }), 0)).toBe('stored');
+      await expectQuota(s.put(msg({ recipient: 'carol', id: 6, sender: 'x' }), 0), 'sender-messages');
+      // raised again: room at once
+      s.setQuotas({ maxMessagesPerRecipient: 10, maxBytesPerRecipient: 10_000, maxMessagesPerSender: 10 });
+      expect(await s.put(msg({ id: 4, sender: 's4' }), 0)).toBe('stored');
+      expect(() =>
+        s.setQuotas({ maxMessagesPerRecipient: 0, maxBytesPerRecipient: 1, maxMessagesPerSender: 1 }),
+      ).toThrow(expect.objectContaining({ code: ErrorCode.API_MISUSE }));
+      expect(s.limits.maxMessagesPerRecipient).toBe(10);
+    });
+
     test(
       "[STORE-QUOTA-1] [STORE-QUOTA-3] the recipient's message quota: QUOTA_EXCEEDED, nothing stored, room again after an ack",
       async (s) => {
