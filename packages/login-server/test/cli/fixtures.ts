@@ -7,13 +7,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { createRealTransport, type RealTransport, type Transport } from '@parley/net';
 import { type LocalIdentity, nodeCrypto } from '@parley/wire';
 import { LoginClient } from '../../src/client/index.js';
+import { tsLoaderUrl } from '../../src/testing/crash.js';
 
 export const suite = nodeCrypto;
-export const LOADER = pathToFileURL(fileURLToPath(new URL('../../../../scripts/ts-loader.mjs', import.meta.url))).href;
+export const LOADER = tsLoaderUrl();
 export const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 export const PASSWORD = 'correct horse battery staple';
 

@@ -11,17 +11,16 @@
  * src/testing/pg-cluster.ts): the killed process is a client; the server must roll back its open transaction and
  * lose nothing it committed.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/store/index.js';
+import { killPoints, runUntilKilled } from '../../src/testing/crash.js';
 import {
   type PgDatabase,
   type PgServer,
@@ -31,58 +30,11 @@ import {
 } from '../../src/testing/pg-cluster.js';
 import { certificate, contactBlob, registrationRecord, username } from './fixtures/crash-data.js';
 
-const LOADER = pathToFileURL(fileURLToPath(new URL('../../../../scripts/ts-loader.mjs', import.meta.url))).href;
 const WRITER = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
-
-/** How many acknowledgements each round waits for before the kill: seeded from fast-check's global seed. */
-function killPoints(rounds: number): number[] {
-  let x = Number(fc.readConfigureGlobal().seed ?? 1) >>> 0 || 1;
-  return Array.from({ length: rounds }, () => {
-    x = (Math.imul(x, 1_103_515_245) + 12_345) >>> 0;
-    return 20 + (x % 100);
-  });
-}
 
 interface Ack {
   readonly i: number;
   readonly serial: number;
-}
-
-/**
- * Runs the writer from iteration `start` until it has acknowledged `killAfter` iterations, then SIGKILLs
- * it. Resolves with every acknowledgement it printed (a few may arrive after the kill was sent).
- */
-function runUntilKilled(env: Record<string, string>, start: number, killAfter: number): Promise<Ack[]> {
-  return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, ['--import', LOADER, WRITER, String(start)], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const acks: Ack[] = [];
-    let stderr = '';
-    let killed = false;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the writer did not reach ${killAfter} acknowledgements in time: ${stderr}`));
-    }, 50_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-4_000);
-    });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line === 'ready') return;
-      const [i, serial] = line.split(' ').map(Number);
-      acks.push({ i: i!, serial: serial! });
-      if (acks.length >= killAfter && !killed) {
-        killed = true;
-        child.kill('SIGKILL');
-      }
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (signal === 'SIGKILL' && killed) resolve(acks);
-      else reject(new Error(`the writer exited by itself (code ${code}, signal ${signal}): ${stderr}`));
-    });
-  });
 }
 
 /** Every acknowledged iteration's account, certificate and contact blob are there, exactly. */
@@ -114,12 +66,17 @@ async function crashRounds(opts: {
   afterKill(): Promise<void>;
 }): Promise<void> {
   const acked: Ack[] = [];
-  for (const killAfter of killPoints(opts.rounds)) {
+  for (const killAfter of killPoints(Number(fc.readConfigureGlobal().seed ?? 1), opts.rounds, 20, 100)) {
     const before = await opts.open();
     const next = await before.countAccounts();
     await before.close();
     const serialBefore = await opts.maxSerial();
-    const got = await runUntilKilled(opts.env, next, killAfter);
+    const got = (await runUntilKilled({ script: WRITER, args: [String(next)], env: opts.env, killAfter })).map(
+      (line): Ack => {
+        const [i, serial] = line.split(' ').map(Number);
+        return { i: i!, serial: serial! };
+      },
+    );
     expect(got.length).toBeGreaterThanOrEqual(killAfter);
     expect(got[0]?.i).toBe(next);
     await opts.afterKill();

@@ -8,12 +8,11 @@
  * totals kept by triggers equal the rows (no torn state); the store still works. Several rounds run on
  * one file, each continuing after the last printed iteration, so recovery is itself followed by kills.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { killPoints, runUntilKilled } from '@parley/login-server/testing';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,50 +20,10 @@ import { SqliteOfflineStore } from '../../src/offline/index.js';
 import { acksPrevious, CRASH_LIMITS, crashMessage, crashRef } from './fixtures/crash-data.js';
 import { plain } from './model.js';
 
-// The workspace's loader for running TypeScript sources in a child process (login-server owns it).
-const LOADER = pathToFileURL(fileURLToPath(new URL('../../../../scripts/ts-loader.mjs', import.meta.url))).href;
 const WRITER = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
 
-/** How many acknowledgements each round waits for before the kill: seeded from fast-check's global seed. */
-function killPoints(rounds: number): number[] {
-  let x = Number(fc.readConfigureGlobal().seed ?? 1) >>> 0 || 1;
-  return Array.from({ length: rounds }, () => {
-    x = (Math.imul(x, 1_103_515_245) + 12_345) >>> 0;
-    return 30 + (x % 150);
-  });
-}
-
-/** Runs the writer from `start` until it has printed `killAfter` iterations, then SIGKILLs it. */
-function runUntilKilled(path: string, start: number, killAfter: number): Promise<number[]> {
-  return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, ['--import', LOADER, WRITER, path, String(start)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const printed: number[] = [];
-    let stderr = '';
-    let killed = false;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the writer did not reach ${killAfter} iterations in time: ${stderr}`));
-    }, 50_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-4_000);
-    });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line === 'ready') return;
-      printed.push(Number(line));
-      if (printed.length >= killAfter && !killed) {
-        killed = true;
-        child.kill('SIGKILL');
-      }
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (signal === 'SIGKILL' && killed) resolve(printed);
-      else reject(new Error(`the writer exited by itself (code ${code}, signal ${signal}): ${stderr}`));
-    });
-  });
-}
+/** fast-check's global seed: the rounds replay with the seed a failure prints. */
+const fcSeed = (): number => Number(fc.readConfigureGlobal().seed ?? 1);
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -75,8 +34,8 @@ describe('crash safety: SQLite offline store', () => {
   it('[STORE-PERSIST-1] [STORE-PERSIST-5] a writer SIGKILLed mid-burst loses nothing it completed and leaves no torn state (3 rounds)', async () => {
     const path = join(dir, 'offline.db');
     let next = 0;
-    for (const [round, killAfter] of killPoints(3).entries()) {
-      const printed = await runUntilKilled(path, next, killAfter);
+    for (const [round, killAfter] of killPoints(fcSeed(), 3, 30, 150).entries()) {
+      const printed = (await runUntilKilled({ script: WRITER, args: [path, String(next)], killAfter })).map(Number);
       expect(printed.length).toBeGreaterThanOrEqual(killAfter);
       expect(printed[0]).toBe(next);
       const last = printed.at(-1)!;
