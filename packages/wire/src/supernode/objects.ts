@@ -393,13 +393,12 @@ export function decodePresenceEnvelope(bytes: Uint8Array): { certificate: Uint8A
 
 /**
  * [DIR-REC-4] Verifies a presence envelope, encoded or as decoded from a packet body (absent is
- * MISSING_FIELD), and returns the
- * record's fields with the exact envelope bytes. In order: the envelope (DecodeError), the certificate
- * (`verifyUserCertificate`), the signed record (ID-SIG-6: limits, WRONG_CONTEXT, CERT_UNKNOWN_ISSUER when
- * the subject key did not sign it, BAD_SIGNATURE), the body (DIR-REC-3, DIR-REC-6 .. DIR-REC-9:
- * MISSING_FIELD, MALFORMED, INTEGER_RANGE, FIELD_LIMIT), the certificate's subject and device (DIR-REC-5,
- * MALFORMED), then time (DIR-REC-7):
- * TOO_OLD when expires_at <= now, CERT_NOT_YET_VALID when issued_at > now + skew.
+ * MISSING_FIELD), and returns the record's fields with the exact envelope bytes. In order: the envelope
+ * (DecodeError), the certificate (`verifyUserCertificate`), the signed record (ID-SIG-6: limits,
+ * WRONG_CONTEXT, CERT_UNKNOWN_ISSUER when the subject key did not sign it, BAD_SIGNATURE), the body
+ * (DIR-REC-3, DIR-REC-6 .. DIR-REC-9: MISSING_FIELD, MALFORMED, INTEGER_RANGE, FIELD_LIMIT), the
+ * certificate's subject and device (DIR-REC-5, MALFORMED), then time (DIR-REC-7): TOO_OLD when
+ * expires_at <= now, CERT_NOT_YET_VALID when issued_at > now + skew.
  */
 export function verifyPresenceEnvelope(
   suite: CryptoSuite,
@@ -567,12 +566,11 @@ export function decodeOfflineEnvelope(bytes: Uint8Array): { certificate: Uint8Ar
 
 /**
  * [STORE-MSG-4] Verifies an offline envelope, encoded or as decoded from a packet body (absent is
- * MISSING_FIELD), and returns the
- * message's metadata with the exact envelope bytes (the ciphertext stays inside the envelope). In order:
- * the envelope, the certificate, the signed message (ID-SIG-6), the body (STORE-MSG-3, STORE-MSG-6 ..
- * STORE-MSG-8; USERNAME_INVALID for a recipient that is not a normalised name), the sender and device
- * against the certificate (STORE-MSG-5, MALFORMED), then time (STORE-MSG-7): TOO_OLD when expires_at <= now, CERT_NOT_YET_VALID when
- * created_at > now + skew.
+ * MISSING_FIELD), and returns the message's metadata with the exact envelope bytes (the ciphertext stays
+ * inside the envelope). In order: the envelope, the certificate, the signed message (ID-SIG-6), the body
+ * (STORE-MSG-3, STORE-MSG-6 .. STORE-MSG-8; USERNAME_INVALID for a recipient that is not a normalised
+ * name), the sender and device against the certificate (STORE-MSG-5, MALFORMED), then time (STORE-MSG-7):
+ * TOO_OLD when expires_at <= now, CERT_NOT_YET_VALID when created_at > now + skew.
  */
 export function verifyOfflineEnvelope(
   suite: CryptoSuite,
