@@ -77,7 +77,11 @@ for (const p of testFiles) {
   for (const m of text.matchAll(TOKEN)) {
     const id = m[1];
     if (!seen.has(id)) {
-      if (/^(GEN|WIRE|ID|CHAN|CRYPTO|NET|LOGIN|POLICY|SN|DIR|STORE|NAT|RELAY|NODE|E2E|FILE|CALL|ELECT|SHIM)-/.test(id))
+      if (
+        /^(GEN|WIRE|ID|CHAN|CRYPTO|NET|LOGIN|POLICY|SN|DIR|STORE|NAT|RELAY|ATTEST|NODE|E2E|FILE|CALL|ELECT|SHIM)-/.test(
+          id,
+        )
+      )
         citedUnknown.add(`${id} (${relative(root, p)})`);
       continue;
     }

@@ -8,6 +8,7 @@
  *   runner     the supernode on a @parley/net Transport; cli: `parley-supernode`
  */
 
+export * from './connectivity/index.js';
 export * from './core/index.js';
 export * from './directory/index.js';
 export * from './offline/index.js';

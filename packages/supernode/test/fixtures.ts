@@ -10,7 +10,15 @@
  */
 
 import { epochTransport as epochAt, settle } from '@parley/login-server/testing';
-import type { NetAddress, SimHost, Transport } from '@parley/net';
+import type {
+  FirewallConfig,
+  MiddleboxHandle,
+  NatBehaviour,
+  NetAddress,
+  PortAllocation,
+  SimHost,
+  Transport,
+} from '@parley/net';
 import { Simulator } from '@parley/net';
 import {
   createNetworkKeys,
@@ -139,9 +147,15 @@ export class World {
     return settle(this.sim, p, timeoutMs);
   }
 
-  /** Adds a supernode (listening on port 7500 of a new host); call `publishList` after adding them. */
-  async addSupernode(o: { limits?: Partial<SupernodeLimits>; name?: string } = {}): Promise<SimSupernode> {
-    const host = this.sim.addHost();
+  /**
+   * Adds a supernode (listening on port 7500 of a new host); call `publishList` after adding them. The
+   * host's public address is the simulator's next (30.0.0.x: every supernode in one /24) unless `address`
+   * is given (08 classification needs supernodes in distinct /24s, e.g. 30.0.1.1, 30.0.2.1, …).
+   */
+  async addSupernode(
+    o: { limits?: Partial<SupernodeLimits>; name?: string; address?: string } = {},
+  ): Promise<SimSupernode> {
+    const host = this.sim.addHost(o.address !== undefined ? { address: o.address } : {});
     const transport = epochTransport(host);
     const n = this.supernodes.length + 1;
     const identity = certified(this.net, Role.ROLE_SUPERNODE, o.name ?? `sn${n}.test`, 0x80 + n);
@@ -177,7 +191,12 @@ export class World {
     return members.map((s) => ({
       keyId: s.identity.keyId,
       placementKey: derivePlacementKey(suite, this.net.login, s.identity.keyId),
-      endpoints: [{ protocol: 2, address: Uint8Array.from(s.host.address.split('.').map(Number)), port: SN_PORT }],
+      // TCP (2) and UDP (1, probes and the relay, spec/08) on the same port.
+      endpoints: [2, 1].map((protocol) => ({
+        protocol,
+        address: Uint8Array.from(s.host.address.split('.').map(Number)),
+        port: SN_PORT,
+      })),
       software: 'parley-ref-supernode/0.1.0',
       loadPercent: load(s),
       hosted: true,
@@ -201,6 +220,30 @@ export class World {
   /** A new node host (a Transport on the T0 clock). */
   host(): Transport {
     return epochTransport(this.sim.addHost());
+  }
+
+  /**
+   * A node host behind a new NAT box of the given RFC 4787 mapping and filtering behaviours (spec/08
+   * classification and punching; port preservation unless `portAllocation` says otherwise). `nat.publicHost`
+   * is the box's public address: the reflexive address supernodes observe.
+   */
+  natHost(o: {
+    mapping: NatBehaviour;
+    filtering: NatBehaviour;
+    portAllocation?: PortAllocation;
+    publicHost?: string;
+    hairpinning?: boolean;
+  }): { transport: Transport; host: SimHost; nat: MiddleboxHandle } {
+    const nat = this.sim.addNat(o);
+    const host = this.sim.addHost({ behind: nat.id });
+    return { transport: epochTransport(host), host, nat };
+  }
+
+  /** A node host behind a host firewall (e.g. `{ blockUdp: true }`: TCP only); its address is public. */
+  firewalledHost(o: Partial<FirewallConfig>): { transport: Transport; host: SimHost; firewall: MiddleboxHandle } {
+    const firewall = this.sim.addFirewall(o);
+    const host = this.sim.addHost({ behind: firewall.id });
+    return { transport: epochTransport(host), host, firewall };
   }
 
   /** A user's device: a ROLE_USER chain. */

@@ -16,6 +16,7 @@ import { isWireCode } from '../src/errors.js';
 import { decodePacket, encodePacket, type Packet } from '../src/packet/packet.js';
 import { hex, packetArbitrary } from './arbitraries.js';
 import { channelTargets } from './channel-targets.js';
+import { connectivityTargets } from './connectivity-targets.js';
 import { loginTargets } from './login-targets.js';
 import { supernodeTargets } from './supernode-targets.js';
 import { decoderTarget, type FuzzTarget } from './target.js';
@@ -52,6 +53,7 @@ export const targets: readonly FuzzTarget<unknown>[] = [
   ...channelTargets,
   ...loginTargets(decodePacketAndReencode),
   ...supernodeTargets(decodePacketAndReencode),
+  ...connectivityTargets(decodePacketAndReencode),
 ];
 
 /** A glob of `*` and `?` as a matcher of target names. */

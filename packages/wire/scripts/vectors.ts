@@ -14,6 +14,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  ATTESTATION_LIFETIME_MS,
+  type AttestationFields,
+  signAttestation,
+  verifyAttestation,
+} from '../src/connectivity/attestation.js';
+import {
   buildHandshakePayload,
   type CryptoSuite,
   certifiedPayloadCodec,
@@ -3158,6 +3164,187 @@ function supernodeFile(suite: CryptoSuite): object {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// connectivity.json: reachability attestations (spec/08-connectivity.md §8)
+
+function connectivityFile(suite: CryptoSuite): object {
+  const seed = 'parley/vectors/connectivity';
+  const pki = makePki(suite, seed);
+  const random = seededRandom(`${seed}/values`);
+  const C = SignatureContext;
+  const userKeyId = keyId(suite, pki.user.publicKey);
+
+  // What the supernode found when it dialled the user's device back: TCP reachable, UDP not.
+  const fields: AttestationFields = {
+    subjectKeyId: userKeyId,
+    username: 'alice',
+    deviceId: pki.deviceUser,
+    address: Uint8Array.of(198, 51, 100, 7),
+    tcpPort: 40_001,
+    tcpReachable: true,
+    udpPort: 40_002,
+    udpReachable: false,
+    nonce: random.randomBytes(24),
+    issuedAt: VECTOR_NOW_MS - MINUTE,
+    expiresAt: VECTOR_NOW_MS - MINUTE + ATTESTATION_LIFETIME_MS,
+  };
+  const signed = signAttestation(suite, pki.supernode, fields);
+  const unreachable: AttestationFields = {
+    ...fields,
+    address: Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, ...new Array<number>(11).fill(0), 0x07]),
+    tcpReachable: false,
+    udpPort: 0,
+    nonce: random.randomBytes(16),
+  };
+  const raw = (over: object, context: number = C.SIGNATURE_CONTEXT_ATTESTATION, key = pki.supernode) =>
+    signObject(suite, key, context, parley.v1.Attestation.encode({ version: 1, ...fields, ...over } as never).finish());
+  const expected = { subjectKeyId: fields.subjectKeyId, nonce: fields.nonce };
+
+  type Case = {
+    name: string;
+    requirements: string[];
+    certificate?: Uint8Array;
+    attestation: Uint8Array;
+    nowMs?: number;
+    revoked?: number[];
+    expect?: { subjectKeyId: Uint8Array; nonce: Uint8Array } | null;
+  };
+  const cases: Case[] = [
+    { name: 'valid', requirements: ['ATTEST-VERIFY-1', 'ATTEST-SIGN-1'], attestation: signed },
+    {
+      name: 'valid-unreachable-ipv6-udp-untested',
+      requirements: ['ATTEST-VERIFY-1', 'ATTEST-SIGN-1'],
+      attestation: signAttestation(suite, pki.supernode, unreachable),
+      expect: { subjectKeyId: unreachable.subjectKeyId, nonce: unreachable.nonce },
+    },
+    { name: 'valid-without-expectation', requirements: ['ATTEST-VERIFY-1'], attestation: signed, expect: null },
+    {
+      name: 'last-valid-millisecond',
+      requirements: ['ATTEST-VERIFY-1'],
+      attestation: signed,
+      nowMs: fields.expiresAt - SKEW - 1,
+    },
+    { name: 'expired', requirements: ['ATTEST-VERIFY-1'], attestation: signed, nowMs: fields.expiresAt - SKEW },
+    {
+      name: 'issued-beyond-the-skew',
+      requirements: ['ATTEST-VERIFY-1'],
+      attestation: signed,
+      nowMs: fields.issuedAt - SKEW - 1,
+    },
+    { name: 'supernode-certificate-revoked', requirements: ['ATTEST-VERIFY-1'], attestation: signed, revoked: [2001] },
+    {
+      name: 'user-certificate',
+      requirements: ['ATTEST-VERIFY-1', 'ID-CHAIN-9'],
+      certificate: pki.userCert,
+      attestation: signAttestation(suite, pki.user, fields),
+    },
+    {
+      name: 'signed-by-another-key',
+      requirements: ['ATTEST-VERIFY-1', 'ID-SIG-8'],
+      attestation: signAttestation(suite, pki.user, fields),
+    },
+    {
+      name: 'presence-record-context',
+      requirements: ['ATTEST-VERIFY-1', 'ID-SIG-7'],
+      attestation: raw({}, C.SIGNATURE_CONTEXT_PRESENCE_RECORD),
+    },
+    { name: 'version-2', requirements: ['ATTEST-VERIFY-1'], attestation: raw({ version: 2 }) },
+    { name: 'nonce-15-bytes', requirements: ['ATTEST-VERIFY-1'], attestation: raw({ nonce: new Uint8Array(15) }) },
+    { name: 'address-5-bytes', requirements: ['ATTEST-VERIFY-1'], attestation: raw({ address: new Uint8Array(5) }) },
+    {
+      name: 'lifetime-above-1-hour',
+      requirements: ['ATTEST-VERIFY-1'],
+      attestation: raw({ expiresAt: fields.issuedAt + ATTESTATION_LIFETIME_MS + 1 }),
+    },
+    {
+      name: 'udp-reachable-without-port',
+      requirements: ['ATTEST-VERIFY-1'],
+      attestation: raw({ udpPort: 0, udpReachable: true }),
+    },
+    {
+      name: 'another-nonce',
+      requirements: ['ATTEST-VERIFY-1'],
+      attestation: signed,
+      expect: { subjectKeyId: fields.subjectKeyId, nonce: flip(fields.nonce, 0) },
+    },
+    {
+      name: 'another-candidate',
+      requirements: ['ATTEST-VERIFY-1'],
+      attestation: signed,
+      expect: { subjectKeyId: flip(fields.subjectKeyId, 31), nonce: fields.nonce },
+    },
+  ];
+  const verifierJson = {
+    trustAnchors: [hex(pki.root.publicKey)],
+    loginCertificates: [hex(pki.loginCert)],
+    skewMs: SKEW,
+  };
+  const verifications = cases.map((c) => {
+    const certificate = c.certificate ?? pki.supernodeCert;
+    const nowMs = c.nowMs ?? VECTOR_NOW_MS;
+    const revoked = c.revoked ?? [];
+    const expect = c.expect === undefined ? expected : c.expect;
+    const r = outcome(() => {
+      const { supernodeCertificate, ...v } = verifyAttestation(
+        suite,
+        { certificate, attestation: c.attestation },
+        {
+          trustAnchors: [pki.root.publicKey],
+          loginCertificates: [pki.loginCert],
+          nowMs,
+          skewMs: SKEW,
+          isRevoked: (serial) => revoked.includes(serial),
+        },
+        expect ?? undefined,
+      );
+      return { ...v, supernodeCertificateSerial: supernodeCertificate.serial };
+    });
+    return {
+      name: c.name,
+      requirements: c.requirements,
+      certificate: hex(certificate),
+      attestation: hex(c.attestation),
+      nowMs,
+      revoked,
+      expect: expect === null ? null : { subjectKeyId: hex(expect.subjectKeyId), nonce: hex(expect.nonce) },
+      expected: 'error' in r ? { error: r.error } : loginJson(r.ok),
+    };
+  });
+
+  return {
+    description:
+      'Connectivity vectors (08-connectivity.md): a reachability attestation signed by a supernode for a user device it dialled back, with its fields, body, signed message, signature and Signed; attestations a verifier must accept or refuse with the code named',
+    requirements: ['ATTEST-SIGN-1', 'ATTEST-VERIFY-1', 'ID-SIG-2', 'CRYPTO-RAND-4'],
+    generator: GENERATOR,
+    seed,
+    format: {
+      bytes: 'lower-case hex; times are unix milliseconds; 64-bit fields are JSON numbers (all below 2^53)',
+      fields: 'message fields by their proto3 JSON names (lowerCamelCase), bytes in hex',
+      signed:
+        'a Signed { body = 1, signature = 2, signer_key_id = 3, context = 4 }; signedMessage = UTF-8("parley/v1 attestation") || 00 || body; context 9',
+      verifier:
+        'an AttestReply { certificate, attestation } is verified with these trust anchors and login certificates, at `nowMs` of its case, with this skew, the serials of `revoked` revoked, expecting `expect` (the candidate key id and nonce; null: nothing expected); expected is the verified attestation (its fields, the signer key id and the supernode certificate serial) or { error: CODE NAME }',
+    },
+    network: {
+      root: keyJson(pki.root),
+      login: keyJson(pki.login),
+      loginCertificate: hex(pki.loginCert),
+      user: keyJson(pki.user),
+      userCertificate: hex(pki.userCert),
+      userDeviceId: hex(pki.deviceUser),
+      supernode: keyJson(pki.supernode),
+      supernodeCertificate: hex(pki.supernodeCert),
+    },
+    verifier: verifierJson,
+    attestation: {
+      requirements: ['ATTEST-SIGN-1'],
+      fields: loginJson({ version: 1, ...fields }),
+      ...signedJson(signed),
+      verifications,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
 // The whole set
 
 /** Every vector file, by file name (without `.json`), as a JSON value. Pure: the suite is the only input. */
@@ -3172,6 +3359,7 @@ export function generateVectors(suite: CryptoSuite): Record<string, object> {
     datagram: datagramFile(suite, hs),
     login: loginFile(suite),
     supernode: supernodeFile(suite),
+    connectivity: connectivityFile(suite),
   };
 }
 

@@ -10,9 +10,11 @@
  *   crypto          spec/04-crypto.md                           CryptoSuite on node:crypto and @noble
  *   login           spec/06-login-server.md                     login.proto rules, objects a login server signs
  *   supernode       spec/07-supernode.md                        supernode.proto rules, placement, records, messages
+ *   connectivity    spec/08-connectivity.md                     connectivity.proto rules, probe/relay/punch datagrams
  */
 export * from './codec/bytes.js';
 export * from './codec/index.js';
+export * from './connectivity/index.js';
 export * from './crypto/index.js';
 export * from './datagram/index.js';
 export * from './errors.js';

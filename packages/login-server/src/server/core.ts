@@ -39,6 +39,7 @@ import {
   type Packet,
   type PacketBody,
   type PeerIdentity,
+  PlacementKeyCache,
   ProtocolViolation,
   parley,
   RequestRefused,
@@ -559,15 +560,17 @@ export class LoginServerCore {
   async #publishSupernodeList(now: number, epoch: number, records?: SupernodeRecord[]): Promise<void> {
     const live = records ?? (await this.#store.listLiveSupernodes(this.#liveSince(now), now));
     const entries: SupernodeListEntryInput[] = live.map((r) => entryOf(r));
-    const pages = signSupernodeList(this.#suite, this.#id.loginKey, {
-      epoch,
-      issuedAtMs: now,
-      expiresAtMs: now + SUPERNODE_LIST_TTL_MS,
-      entries,
-    });
+    const pages = signSupernodeList(
+      this.#suite,
+      this.#id.loginKey,
+      { epoch, issuedAtMs: now, expiresAtMs: now + SUPERNODE_LIST_TTL_MS, entries },
+      this.#placementKeys,
+    );
     await this.#store.publish('supernode-list', { version: epoch, pages, publishedAtMs: now });
   }
 
+  /** Placement keys derived for earlier epochs (one signature per supernode, not one per entry per epoch). */
+  readonly #placementKeys = new PlacementKeyCache();
   #lastListKey = '';
   #listSeen = false;
   /** [LOGIN-LIST-5] A new epoch when the set of live supernodes changes (not on every heartbeat). */

@@ -25,3 +25,27 @@ export function normalizeHost(host: string): string {
 export function netAddress(host: string | undefined, port: number | undefined): NetAddress | undefined {
   return host === undefined || port === undefined ? undefined : { host: normalizeHost(host), port };
 }
+
+/** Slots of an `AddressCache` (a power of two). */
+const CACHE_SLOTS = 1024;
+
+/**
+ * The NetAddress of a datagram's source, for the receive path: one frozen object per host and port, kept in
+ * a small direct-mapped table by port, so a peer that keeps sending costs no normalisation and no allocation
+ * per datagram. Handlers may keep the object: it is immutable, and equal to a fresh one.
+ */
+export class AddressCache {
+  /** Node's host string for each slot (before normalisation), to compare the next one with. */
+  private readonly raw: (string | undefined)[] = new Array(CACHE_SLOTS).fill(undefined);
+  private readonly addresses: (NetAddress | undefined)[] = new Array(CACHE_SLOTS).fill(undefined);
+
+  get(host: string, port: number): NetAddress {
+    const slot = port & (CACHE_SLOTS - 1);
+    const cached = this.addresses[slot];
+    if (cached !== undefined && cached.port === port && this.raw[slot] === host) return cached;
+    const address: NetAddress = Object.freeze({ host: normalizeHost(host), port });
+    this.raw[slot] = host;
+    this.addresses[slot] = address;
+    return address;
+  }
+}

@@ -25,6 +25,23 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * `enter()` … `leave()` (in a finally) bracket a call into the transport like `call`, without a closure:
+   * for the per-datagram paths.
+   */
+  enter(): void {
+    this.depth++;
+  }
+
+  leave(): void {
+    this.depth--;
+  }
+
+  /** True when a handler may run now: no call into the transport on the stack and nothing deferred before it. */
+  get idle(): boolean {
+    return this.depth === 0 && this.deferred.length === 0;
+  }
+
   /** Runs a handler now, or once no call into the transport is on the stack; in order either way. */
   emit(fn: () => void): void {
     if (this.depth > 0 || this.deferred.length > 0) {

@@ -6,9 +6,10 @@
  * route) is reported through onError and the socket stays open ([NET-UDP-7]).
  */
 import dgram from 'node:dgram';
+import dns from 'node:dns';
 import { isIPv6 } from 'node:net';
 import { type NetAddress, NetError, type UdpHandlers, type UdpOptions, type UdpSocket } from '../transport.js';
-import { isIpLiteral, isPort, netAddress } from './address.js';
+import { AddressCache, isIpLiteral, isPort, netAddress } from './address.js';
 import type { Dispatcher } from './dispatch.js';
 import { toNetError } from './errors.js';
 
@@ -21,6 +22,18 @@ export class RealUdpSocket implements UdpSocket {
   private readonly ipv6: boolean;
   private early: { data: Uint8Array; to: NetAddress }[] | undefined = [];
   private closed = false;
+  /**
+   * The last destination host checked by `transmit` (the caller's string) and the host it is sent to (the
+   * same, or IPv4-mapped on a 'udp6' socket): the next datagram to the same host string skips the checks.
+   */
+  private checkedHost: string | undefined = undefined;
+  private sendHost = '';
+  /** Sources of received datagrams, one immutable NetAddress each. */
+  private readonly sources = new AddressCache();
+  /** node:dgram's send callback, one for the socket's life (not one closure per datagram). */
+  private readonly afterSend = (e: Error | null): void => {
+    if (e) this.sendFailed(toNetError(e, 'EHOSTUNREACH'));
+  };
 
   constructor(
     private readonly d: Dispatcher,
@@ -36,14 +49,30 @@ export class RealUdpSocket implements UdpSocket {
       this.fail(new NetError('EADDRNOTAVAIL', `cannot bind ${address} port ${port}`));
       return;
     }
-    const socket = dgram.createSocket({ type: this.ipv6 ? 'udp6' : 'udp4' });
+    // node:dgram resolves every destination with `lookup`, by default dns.lookup, which answers even an IP
+    // literal a tick later. `transmit` has checked the host it sends to: that one is answered at once, so
+    // the datagram goes out within `send`. Anything else (the bind address) takes dns.lookup, as before.
+    const lookup = (
+      host: string,
+      family: unknown,
+      done: (e: Error | null, address: string, family: number) => void,
+    ) => {
+      if (host === this.sendHost) done(null, host, this.ipv6 ? 6 : 4);
+      else dns.lookup(host, family as dns.LookupOneOptions, done);
+    };
+    const socket = dgram.createSocket({ type: this.ipv6 ? 'udp6' : 'udp4', lookup });
     this.socket = socket;
     // Stays attached for the socket's life: an 'error' event without a listener would throw.
     socket.on('error', (e) => this.fail(toNetError(e, this.local ? 'EHOSTUNREACH' : 'EADDRNOTAVAIL')));
     socket.on('listening', () => this.onListening());
     socket.on('message', (msg, rinfo) => {
       if (this.closed) return;
-      const from = netAddress(rinfo.address, rinfo.port)!;
+      const from = this.sources.get(rinfo.address, rinfo.port);
+      // From the event loop nothing is on the stack: the handler runs now, without a closure.
+      if (this.d.idle) {
+        this.handlers.onMessage(msg, from);
+        return;
+      }
       this.d.emit(() => {
         if (!this.closed) this.handlers.onMessage(msg, from);
       });
@@ -56,14 +85,19 @@ export class RealUdpSocket implements UdpSocket {
   }
 
   send(data: Uint8Array, to: NetAddress): void {
-    this.d.call(() => {
+    // As `d.call`, without a closure per datagram.
+    const d = this.d;
+    d.enter();
+    try {
       if (this.closed) return;
       if (this.early !== undefined) {
         if (this.early.length < MAX_EARLY_DATAGRAMS) this.early.push({ data, to });
         return;
       }
       this.transmit(data, to);
-    });
+    } finally {
+      d.leave();
+    }
   }
 
   close(): void {
@@ -89,24 +123,35 @@ export class RealUdpSocket implements UdpSocket {
 
   private transmit(data: Uint8Array, to: NetAddress): void {
     const socket = this.socket!;
-    let host = to.host;
-    if (!isIpLiteral(host) || !isPort(to.port) || to.port === 0) {
-      this.sendFailed(new NetError('EHOSTUNREACH', `not an IP endpoint: ${host} port ${to.port}`));
+    const host = to.host;
+    const port = to.port;
+    if (!isPort(port) || port === 0) {
+      this.sendFailed(new NetError('EHOSTUNREACH', `not an IP endpoint: ${host} port ${port}`));
       return;
     }
-    // A 'udp6' socket reaches IPv4 peers through mapped addresses; a 'udp4' socket has no route to IPv6.
-    if (this.ipv6 && !isIPv6(host)) host = `::ffff:${host}`;
-    else if (!this.ipv6 && isIPv6(host)) {
-      this.sendFailed(new NetError('EHOSTUNREACH', `IPv6 ${host} from udp4`));
-      return;
-    }
+    if (host !== this.checkedHost && !this.check(host, port)) return;
     try {
-      socket.send(data, to.port, host, (e) => {
-        if (e) this.sendFailed(toNetError(e, 'EHOSTUNREACH'));
-      });
+      socket.send(data, port, this.sendHost, this.afterSend);
     } catch (e) {
       this.sendFailed(toNetError(e, 'EHOSTUNREACH'));
     }
+  }
+
+  /** Checks a destination host; when it can be sent to, it becomes `checkedHost` (and `sendHost`). */
+  private check(host: string, port: number): boolean {
+    if (!isIpLiteral(host)) {
+      this.sendFailed(new NetError('EHOSTUNREACH', `not an IP endpoint: ${host} port ${port}`));
+      return false;
+    }
+    const v6 = isIPv6(host);
+    // A 'udp6' socket reaches IPv4 peers through mapped addresses; a 'udp4' socket has no route to IPv6.
+    if (!this.ipv6 && v6) {
+      this.sendFailed(new NetError('EHOSTUNREACH', `IPv6 ${host} from udp4`));
+      return false;
+    }
+    this.checkedHost = host;
+    this.sendHost = this.ipv6 && !v6 ? `::ffff:${host}` : host;
+    return true;
   }
 
   /** One datagram was not sent; the socket stays open. */

@@ -116,7 +116,7 @@ ${examples(
     .addOption(
       new Option(
         '--advertise <ip:port>',
-        'the endpoint registered with the login server (default: --listen)',
+        "the endpoint registered with the login server (default: --listen); the UDP endpoint of probes and the relay is registered too, at the same IP and the UDP socket's port (the TCP port)",
       ).argParser(parseHostPort),
     )
     .addOption(

@@ -25,7 +25,7 @@ import {
   Role,
 } from '@parley/wire';
 import type { Logger } from 'pino';
-import { TRANSPORT_PROTOCOL_TCP, wireEndpoint } from '../core/endpoint.js';
+import { TRANSPORT_PROTOCOL_TCP, TRANSPORT_PROTOCOL_UDP, wireEndpoint } from '../core/endpoint.js';
 import { MemoryOfflineStore } from '../offline/memory.js';
 import { SqliteOfflineStore } from '../offline/sqlite.js';
 import type { OfflineStore } from '../offline/store.js';
@@ -173,6 +173,10 @@ export async function serve(
       : await SqliteOfflineStore.open(join(dataDir, DATA_DIR_FILES.offline));
     const logEvent = (event: string, fields: Record<string, unknown>) =>
       log[logLevelOf(event)]({ event, ...fields }, event);
+    const udpEndpoints = (): NetAddress[] => {
+      const udp = supernode.udpAddress;
+      return udp === undefined ? [] : [{ host: advertise.host, port: udp.port }];
+    };
     const supernode = new Supernode({
       transport,
       suite,
@@ -182,6 +186,9 @@ export async function serve(
       limits: { capacity: o.capacity, maxConnections: Math.max(o.capacity + 1_000, Math.ceil(o.capacity * 1.2)) },
       offline,
       software: SUPERNODE_SOFTWARE,
+      // spec/08 §4: the UDP socket (bound at --listen's address, on the TCP port) as nodes reach it: the
+      // advertised host, the bound port.
+      udpEndpoints,
       log: logEvent,
     });
     const fatal = (what: string) => (e: unknown) => {
@@ -204,7 +211,11 @@ export async function serve(
       trustAnchors: anchors,
       identity,
       state: supernode.state,
-      endpoints: () => [wireEndpoint(registered, TRANSPORT_PROTOCOL_TCP)],
+      // TCP (stream channels) and UDP (probes and the relay, spec/08 §4 and §7).
+      endpoints: () => [
+        wireEndpoint(registered, TRANSPORT_PROTOCOL_TCP),
+        ...udpEndpoints().map((e) => wireEndpoint(e, TRANSPORT_PROTOCOL_UDP)),
+      ],
       capacity: o.capacity,
       load: () => supernode.core.load,
       software: SUPERNODE_SOFTWARE,

@@ -128,6 +128,8 @@ const refusedWith = (code: ErrorCode, detail: string) => new RequestRefused(code
  * case, then the grammar; USERNAME_INVALID when there is none.
  */
 export function normaliseLookupName(input: string): string {
+  // A name already normalised (what clients send) is its own normal form: one test, no copy.
+  if (isNormalisedUsername(input)) return input;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: ASCII is the whole range accepted
   if (input.length > 64 || !/^[\x00-\x7f]*$/.test(input))
     throw refusedWith(ErrorCode.USERNAME_INVALID, 'not a user name');
@@ -149,9 +151,9 @@ function unreachable(e: unknown): boolean {
  * copying them. Undefined for any other layout (the caller then decodes with the wire's decoder).
  */
 function splitEnvelope(bytes: Uint8Array): [Uint8Array, Uint8Array] | undefined {
-  const out: Uint8Array[] = [];
+  let first: Uint8Array | undefined;
   let pos = 0;
-  for (const tag of [0x0a, 0x12]) {
+  for (let tag = 0x0a; tag <= 0x12; tag += 8) {
     if (bytes[pos] !== tag) return undefined;
     pos++;
     let len = 0;
@@ -162,10 +164,11 @@ function splitEnvelope(bytes: Uint8Array): [Uint8Array, Uint8Array] | undefined 
       if ((b & 0x80) === 0) break;
     }
     if (pos + len > bytes.length) return undefined;
-    out.push(bytes.subarray(pos, pos + len));
+    if (first === undefined) first = bytes.subarray(pos, pos + len);
+    else return pos + len === bytes.length ? [first, bytes.subarray(pos, pos + len)] : undefined;
     pos += len;
   }
-  return pos === bytes.length ? [out[0]!, out[1]!] : undefined;
+  return undefined;
 }
 
 const presenceParts = (e: Uint8Array): { certificate: Uint8Array; record: Uint8Array } => {

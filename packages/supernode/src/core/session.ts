@@ -4,7 +4,7 @@
  * channel comes from, and its attachment. The runner makes one per established channel.
  */
 import type { NetAddress } from '@parley/net';
-import { type ErrorCode, type PeerIdentity, Role } from '@parley/wire';
+import { type ErrorCode, type Packet, type PacketBody, type PeerIdentity, Role } from '@parley/wire';
 import type { Attachable, AttachMode } from './attachments.js';
 
 export type PeerKind = 'node' | 'supernode';
@@ -23,16 +23,26 @@ export interface Session extends Attachable {
   attachment: AttachMode | undefined;
   /** Closes the channel with `code` (sending Close where it can). */
   close(code: ErrorCode, detail: string): void;
+  /**
+   * Sends a request to the peer on this channel (08: PunchOffer to an attached node) and resolves with
+   * its response (an ErrorReply included); rejects on timeout or when the channel closes.
+   */
+  request(body: PacketBody, timeoutMs?: number): Promise<Packet>;
+  /** Sends a notice (request_id 0) on this channel (08: RelayFrame); false when the write buffer is full. */
+  notify(body: PacketBody): boolean;
+}
+
+/** How a session reaches its channel. */
+export interface SessionChannel {
+  close(code: ErrorCode, detail: string): void;
+  request(body: PacketBody, timeoutMs?: number): Promise<Packet>;
+  notify(body: PacketBody): boolean;
 }
 
 let sessions = 0;
 
 /** A session for a channel whose initiator proved `peer` (ROLE_USER or ROLE_SUPERNODE). */
-export function newSession(
-  peer: PeerIdentity,
-  observed: NetAddress,
-  close: (code: ErrorCode, detail: string) => void,
-): Session {
+export function newSession(peer: PeerIdentity, observed: NetAddress, channel: SessionChannel): Session {
   return {
     id: ++sessions,
     kind: peer.certificate.role === Role.ROLE_SUPERNODE ? 'supernode' : 'node',
@@ -41,6 +51,15 @@ export function newSession(
     deviceId: peer.certificate.deviceId,
     observed,
     attachment: undefined,
-    close,
+    close: (code, detail) => channel.close(code, detail),
+    request: (body, timeoutMs) => channel.request(body, timeoutMs),
+    notify: (body) => channel.notify(body),
   };
 }
+
+/** A channel that is not there (core tests): closing does nothing, requests fail, notices are dropped. */
+export const NO_CHANNEL: SessionChannel = {
+  close: () => {},
+  request: () => Promise.reject(new Error('no channel')),
+  notify: () => false,
+};

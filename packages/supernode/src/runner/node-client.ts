@@ -21,6 +21,7 @@ import {
   type EstablishedChannel,
   IdentityError,
   type LocalIdentity,
+  type Packet,
   type PacketBodies,
   type PacketBody,
   type PeerIdentity,
@@ -45,6 +46,12 @@ export interface SupernodeClientOptions {
   /** Send no keep-alive Pings (tests of SN-KEEP-2). */
   readonly noKeepalive?: boolean;
   readonly onClosed?: (reason: CloseReason) => void;
+  /**
+   * Requests and notices the supernode sends the node (08: PunchOffer, RelayFrame). Return the reply body
+   * of a request (or a promise of it); return undefined to refuse it with UNKNOWN_BODY. Notices
+   * (request_id 0) get no answer whatever this returns. Without a handler every request is refused.
+   */
+  readonly onPacket?: (packet: Packet) => PacketBody | Promise<PacketBody | undefined> | undefined;
 }
 
 export type AttachResult =
@@ -95,14 +102,28 @@ export class SupernodeClient {
             }
             resolve(client);
           },
-          // A supernode sends a node no requests in this chapter: refuse any.
+          // 07 sends a node no requests; 08's (PunchOffer) and notices (RelayFrame) go to `onPacket`.
           onPacket: (p) => {
-            if (p.requestId !== 0) {
-              channel.send({
-                requestId: p.requestId,
-                body: { case: 'error', value: { code: ErrorCode.UNKNOWN_BODY, detail: '' } },
-              });
+            const refuse = () => {
+              if (p.requestId !== 0 && !channel.closed) {
+                channel.send({
+                  requestId: p.requestId,
+                  body: { case: 'error', value: { code: ErrorCode.UNKNOWN_BODY, detail: '' } },
+                });
+              }
+            };
+            let answer: PacketBody | Promise<PacketBody | undefined> | undefined;
+            try {
+              answer = o.onPacket?.(p);
+            } catch {
+              refuse();
+              return;
             }
+            if (p.requestId === 0) return;
+            void Promise.resolve(answer).then((body) => {
+              if (body === undefined) refuse();
+              else if (!channel.closed) channel.send({ requestId: p.requestId, body });
+            }, refuse);
           },
           onClosed: (reason) => {
             client.#keepalive?.cancel();

@@ -14,7 +14,7 @@
  * intervals, [SN-KEEP-2]).
  */
 import { type CloseReason, StreamChannel } from '@parley/channel';
-import type { Clock, Listener, NetAddress, Stream, StreamHandlers, Timer, Transport } from '@parley/net';
+import type { Clock, Listener, NetAddress, Stream, StreamHandlers, Timer, Transport, UdpSocket } from '@parley/net';
 import {
   type CryptoSuite,
   certifiedPayloadCodec,
@@ -34,9 +34,11 @@ import {
   startResponder,
   VerifiedCertificateCache,
 } from '@parley/wire';
+import { type ConnectivityLimits, ConnectivityService, DEFAULT_CONNECTIVITY_LIMITS } from '../connectivity/service.js';
 import { type CoreAction, type CoreDeps, SupernodeCore } from '../core/core.js';
 import { NetworkState } from '../core/network-state.js';
 import { newSession, type Session } from '../core/session.js';
+import { makeDialBack } from './dial-back.js';
 import { PeerPool } from './peers.js';
 
 /** The software string of the supernode's handshake payload unless given. */
@@ -52,6 +54,15 @@ export interface SupernodeOptions {
   readonly trustAnchors: Uint8Array[];
   /** Where to listen; port 0 picks a free one. Default 127.0.0.1:0. */
   readonly listen?: { address?: string; port?: number };
+  /**
+   * The UDP socket of probes and the relay (spec/08): bound at the listen address, on `port` (default:
+   * the TCP port); `false` for none (probes, classification and the UDP relay are then off).
+   */
+  readonly udp?: { readonly port?: number } | false;
+  /** The UDP endpoints nodes reach this supernode at; default the bound socket's address. */
+  readonly udpEndpoints?: () => readonly NetAddress[];
+  /** Limits of the connectivity services (spec/08); the defaults of its limits table unless given. */
+  readonly connectivityLimits?: Partial<ConnectivityLimits>;
   /** The network state (list, policy, revocations); a new, empty one unless given. */
   readonly state?: NetworkState;
   readonly limits?: CoreDeps['limits'];
@@ -83,6 +94,7 @@ interface Conn {
 
 export class Supernode {
   readonly core: SupernodeCore;
+  readonly connectivity: ConnectivityService;
   readonly state: NetworkState;
   readonly peers: PeerPool;
   readonly keyId: Uint8Array;
@@ -94,6 +106,8 @@ export class Supernode {
   readonly #cache = new VerifiedCertificateCache();
   #listener: Listener | undefined;
   #local: NetAddress | undefined;
+  #udp: UdpSocket | undefined;
+  #udpLocal: NetAddress | undefined;
   #closed = false;
   readonly #unsubscribe: () => void;
 
@@ -126,6 +140,33 @@ export class Supernode {
       ...(options.log !== undefined ? { log: options.log } : {}),
     };
     this.core = options.core?.(deps) ?? new SupernodeCore(deps);
+    const software = options.software ?? SUPERNODE_SOFTWARE;
+    this.connectivity = new ConnectivityService({
+      clock: this.#clock,
+      suite: options.suite,
+      random: options.transport.random,
+      state: this.state,
+      selfKeyId: this.keyId,
+      peers: this.peers,
+      health: this.core.health,
+      findAttached: (username, deviceId) => {
+        const s = this.core.attachments.get(username, deviceId);
+        return s?.attachment === 'active' ? s : undefined;
+      },
+      udp: { send: (data, to) => this.#udp?.send(data, to) },
+      udpEndpoints: options.udpEndpoints ?? (() => (this.#udpLocal !== undefined ? [this.#udpLocal] : [])),
+      identity: options.identity,
+      dialBack: makeDialBack({
+        transport: options.transport,
+        suite: options.suite,
+        identity: options.identity,
+        trustAnchors: options.trustAnchors,
+        state: this.state,
+        software,
+      }),
+      limits: { ...DEFAULT_CONNECTIVITY_LIMITS, ...options.connectivityLimits },
+      ...(options.log !== undefined ? { log: options.log } : {}),
+    });
     // [SN-LOGIN-5] a certificate revoked after its channel was established ends the channel.
     this.#unsubscribe = this.state.onChange((what) => {
       if (what === 'revocations') this.#closeRevoked();
@@ -137,8 +178,40 @@ export class Supernode {
     return this.#local;
   }
 
-  /** Starts listening; resolves with the address. */
-  start(): Promise<NetAddress> {
+  /** The bound UDP socket's address (probes, relay), once `start` resolved; undefined when there is none. */
+  get udpAddress(): NetAddress | undefined {
+    return this.#udpLocal;
+  }
+
+  /** Starts listening (TCP, then the UDP socket unless `udp: false`); resolves with the TCP address. */
+  async start(): Promise<NetAddress> {
+    const local = await this.#listenTcp();
+    if (this.#o.udp !== false) await this.#bindUdp(local);
+    return local;
+  }
+
+  #bindUdp(tcp: NetAddress): Promise<void> {
+    const port = (this.#o.udp !== false ? this.#o.udp?.port : undefined) ?? tcp.port;
+    return new Promise((resolve, reject) => {
+      this.#udp = this.#o.transport.bindUdp(
+        { address: tcp.host, port },
+        {
+          onMessage: (data, from) => this.connectivity.onDatagram(data, from),
+          onReady: (local) => {
+            this.#udpLocal = local;
+            this.#o.log?.('udp-bound', { address: local.host, port: local.port });
+            resolve();
+          },
+          onError: (e) => {
+            if (this.#udpLocal === undefined) reject(e);
+            else this.#o.log?.('udp-error', { error: String(e) });
+          },
+        },
+      );
+    });
+  }
+
+  #listenTcp(): Promise<NetAddress> {
     const { transport, listen } = this.#o;
     this.core.start();
     return new Promise((resolve, reject) => {
@@ -194,7 +267,11 @@ export class Supernode {
         maxPacketsPerSecond: limits.maxPacketsPerSecond, // [SN-RES-5]
         events: {
           onEstablished: (channel) => {
-            conn.session = newSession(channel.peer, remote, (code, detail) => conn.channel.close(code, detail));
+            conn.session = newSession(channel.peer, remote, {
+              close: (code, detail) => conn.channel.close(code, detail),
+              request: (body, timeoutMs) => conn.channel.request(body, timeoutMs),
+              notify: (body) => conn.channel.send({ requestId: 0, body }),
+            });
             // [SN-ATTACH-9] the channel lasts no longer than the certificates it was admitted with.
             const notAfter = Math.min(...channel.peer.chain.map((c) => c.notAfter));
             const skew = state.policy?.certClockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
@@ -231,6 +308,7 @@ export class Supernode {
     this.stats.connections = this.#conns.size;
     if (conn.session !== undefined) {
       this.core.closed(conn.session);
+      this.connectivity.closed(conn.session);
       this.#o.log?.('channel-closed', {
         session: conn.session.id,
         kind: conn.session.kind,
@@ -244,7 +322,14 @@ export class Supernode {
     const session = conn.session;
     if (session === undefined || conn.channel.closed) return;
     if (packet.requestId === 0) {
-      // [SN-ATTACH-3] every body of this chapter is a request; this chapter defines no notice.
+      // 08: RelayFrame is the one notice a node sends a supernode.
+      try {
+        if (this.connectivity.notice(session, packet)) return;
+      } catch (error) {
+        this.#refuse(conn, packet, error);
+        return;
+      }
+      // [SN-ATTACH-3] every other body of 07 and 08 is a request.
       this.stats.refusals++;
       conn.channel.close(ErrorCode.UNEXPECTED_MESSAGE, 'a request without request_id');
       return;
@@ -268,7 +353,9 @@ export class Supernode {
   async #handle(conn: Conn, session: Session, packet: Packet): Promise<void> {
     let action: CoreAction;
     try {
-      action = await this.core.handle(session, packet);
+      action = this.connectivity.handles(packet.body.case)
+        ? await this.connectivity.handle(session, packet)
+        : await this.core.handle(session, packet);
     } catch (error) {
       this.#refuse(conn, packet, error);
       return;
@@ -319,8 +406,10 @@ export class Supernode {
     this.#closed = true;
     this.#unsubscribe();
     this.#listener?.close();
+    this.#udp?.close();
     for (const c of [...this.#conns]) c.channel.close(0, 'shutting down');
     this.peers.close();
+    this.connectivity.close();
     this.core.close();
   }
 

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SupernodeCore } from '../../src/core/core.js';
 import { NetworkState } from '../../src/core/network-state.js';
-import { newSession, type Session } from '../../src/core/session.js';
+import { NO_CHANNEL, newSession, type Session } from '../../src/core/session.js';
 import { certified, HOUR, messageOf, presenceOf, suite, T0, testNetwork } from '../fixtures.js';
 
 const net = testNetwork('core hostile');
@@ -67,7 +67,7 @@ function sessionOf(kind: 'node' | 'supernode'): Session {
       role: kind === 'node' ? Role.ROLE_USER : Role.ROLE_SUPERNODE,
     },
   };
-  return newSession(leaf as never, { host: '30.0.0.9', port: 40000 }, () => {});
+  return newSession(leaf as never, { host: '30.0.0.9', port: 40000 }, NO_CHANNEL);
 }
 
 const bytes = (max: number) => fc.uint8Array({ maxLength: max });

@@ -7,7 +7,7 @@ import { derivePlacementKey, type EffectivePolicy, ErrorCode, POLICY_DEFAULTS, R
 import { describe, expect, it } from 'vitest';
 import { SupernodeCore } from '../../src/core/core.js';
 import { NetworkState } from '../../src/core/network-state.js';
-import { newSession } from '../../src/core/session.js';
+import { NO_CHANNEL, newSession } from '../../src/core/session.js';
 import { certified, HOUR, messageOf, suite, T0, testNetwork } from '../fixtures.js';
 
 const DAY = 24 * HOUR;
@@ -46,7 +46,7 @@ const fromPeer = () =>
   newSession(
     { certificate: { subject: 'peer.test', deviceId: peer.deviceId, role: Role.ROLE_SUPERNODE } } as never,
     { host: '30.0.0.2', port: 40000 },
-    () => {},
+    NO_CHANNEL,
   );
 
 describe('message replication [STORE-REPL]', () => {

@@ -139,6 +139,24 @@ describe('Attach [SN-ATTACH]', () => {
     expect(sn.supernode.core.attachments.size).toBe(0);
   });
 
+  it('[NAT-BODY-1] a request of chapter 08 without request_id closes the channel; RelayFrame, a notice, does not', async () => {
+    const w = new World({ seed: 'no request id 08' });
+    const sn = await w.addSupernode();
+    w.publishList();
+    const frame = await w.connect(sn, w.user('ida'));
+    // A RelayFrame naming no allocation of this channel is discarded; the channel stays open.
+    frame.channel.send({
+      requestId: 0,
+      body: { case: 'relayFrame', value: { allocationId: new Uint8Array(8), datagram: new Uint8Array(29).fill(1) } },
+    });
+    const request = await w.connect(sn, w.user('jo'));
+    request.channel.send({ requestId: 0, body: { case: 'observeRequest', value: {} } });
+    await w.run(new Promise<void>((r) => w.sim.schedule(500, r)));
+    expect(frame.closed).toBe(false);
+    expect(request.closed).toBe(true);
+    expect(request.channel.closeReason?.code).toBe(ErrorCode.UNEXPECTED_MESSAGE);
+  });
+
   it('[SN-ATTACH-2] Attach on a supernode channel is refused with NOT_AUTHORIZED; the channel stays open', async () => {
     const w = new World({ seed: 'sn attach' });
     const a = await w.addSupernode();

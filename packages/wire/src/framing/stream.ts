@@ -7,6 +7,7 @@
  * of that chunk (no copy); only a frame spread over several chunks is assembled into its own buffer.
  */
 import { ApiMisuse, DecodeError, ErrorCode } from '../errors.js';
+import { slabAllocate } from './slab.js';
 
 /** [CHAN-FRAME-1] Length of the frame header. */
 export const FRAME_HEADER_LENGTH = 2;
@@ -19,10 +20,13 @@ export function encodeFrameHeader(length: number): Uint8Array {
   return Uint8Array.of(length >>> 8, length & 0xff);
 }
 
-/** One frame: header and `message` in one fresh array. */
+/**
+ * One frame: header and `message` in one new array, carved from a shared slab when small (./slab.ts: a
+ * region of its own, never reused, but its `buffer` is shared).
+ */
 export function encodeFrame(message: Uint8Array): Uint8Array {
   checkLength(message.length);
-  const out = new Uint8Array(FRAME_HEADER_LENGTH + message.length);
+  const out = slabAllocate(FRAME_HEADER_LENGTH + message.length);
   out[0] = message.length >>> 8;
   out[1] = message.length & 0xff;
   out.set(message, FRAME_HEADER_LENGTH);

@@ -825,99 +825,4099 @@ export const parley = $root.parley = (() => {
         })();
 
         /**
-         * ErrorCode enum.
-         * @name parley.v1.ErrorCode
+         * NatMapping enum.
+         * @name parley.v1.NatMapping
          * @enum {number}
-         * @property {number} ERROR_CODE_UNSPECIFIED=0 ERROR_CODE_UNSPECIFIED value
-         * @property {number} MALFORMED=100 MALFORMED value
-         * @property {number} FRAME_TOO_LARGE=101 FRAME_TOO_LARGE value
-         * @property {number} DATAGRAM_TOO_LARGE=102 DATAGRAM_TOO_LARGE value
-         * @property {number} FIELD_LIMIT=103 FIELD_LIMIT value
-         * @property {number} MISSING_FIELD=104 MISSING_FIELD value
-         * @property {number} UNKNOWN_BODY=105 UNKNOWN_BODY value
-         * @property {number} INTEGER_RANGE=106 INTEGER_RANGE value
-         * @property {number} TRUNCATED=107 TRUNCATED value
-         * @property {number} UNEXPECTED_MESSAGE=200 UNEXPECTED_MESSAGE value
-         * @property {number} NONCE_EXHAUSTED=201 NONCE_EXHAUSTED value
-         * @property {number} REPLAYED=202 REPLAYED value
-         * @property {number} TOO_OLD=203 TOO_OLD value
-         * @property {number} HANDSHAKE_INCOMPLETE=204 HANDSHAKE_INCOMPLETE value
-         * @property {number} BAD_SIGNATURE=300 BAD_SIGNATURE value
-         * @property {number} CERT_EXPIRED=301 CERT_EXPIRED value
-         * @property {number} CERT_NOT_YET_VALID=302 CERT_NOT_YET_VALID value
-         * @property {number} CERT_WRONG_ROLE=303 CERT_WRONG_ROLE value
-         * @property {number} CERT_UNKNOWN_ISSUER=304 CERT_UNKNOWN_ISSUER value
-         * @property {number} CERT_REVOKED=305 CERT_REVOKED value
-         * @property {number} CERT_INVALID=306 CERT_INVALID value
-         * @property {number} BINDING_INVALID=307 BINDING_INVALID value
-         * @property {number} CHAIN_INVALID=308 CHAIN_INVALID value
-         * @property {number} WRONG_CONTEXT=309 WRONG_CONTEXT value
-         * @property {number} DECRYPT_FAILED=400 DECRYPT_FAILED value
-         * @property {number} INVALID_KEY=401 INVALID_KEY value
-         * @property {number} VERSION_UNSUPPORTED=500 VERSION_UNSUPPORTED value
-         * @property {number} NETWORK_MISMATCH=501 NETWORK_MISMATCH value
-         * @property {number} SOFTWARE_DENIED=502 SOFTWARE_DENIED value
-         * @property {number} API_MISUSE=600 API_MISUSE value
-         * @property {number} BUSY=700 BUSY value
-         * @property {number} RATE_LIMITED=701 RATE_LIMITED value
-         * @property {number} TIMEOUT=702 TIMEOUT value
-         * @property {number} RESOURCE_LIMIT=703 RESOURCE_LIMIT value
-         * @property {number} USERNAME_INVALID=800 USERNAME_INVALID value
-         * @property {number} USERNAME_TAKEN=801 USERNAME_TAKEN value
-         * @property {number} AUTH_FAILED=802 AUTH_FAILED value
-         * @property {number} NOT_AUTHORIZED=803 NOT_AUTHORIZED value
-         * @property {number} CONFLICT=804 CONFLICT value
-         * @property {number} NOT_FOUND=805 NOT_FOUND value
-         * @property {number} STALE=806 STALE value
-         * @property {number} QUOTA_EXCEEDED=807 QUOTA_EXCEEDED value
-         * @property {number} NOT_RESPONSIBLE=808 NOT_RESPONSIBLE value
+         * @property {number} NAT_MAPPING_UNKNOWN=0 NAT_MAPPING_UNKNOWN value
+         * @property {number} NAT_MAPPING_NONE=1 NAT_MAPPING_NONE value
+         * @property {number} NAT_MAPPING_ENDPOINT_INDEPENDENT=2 NAT_MAPPING_ENDPOINT_INDEPENDENT value
+         * @property {number} NAT_MAPPING_DEPENDENT=3 NAT_MAPPING_DEPENDENT value
+         * @property {number} NAT_MAPPING_UDP_BLOCKED=4 NAT_MAPPING_UDP_BLOCKED value
          */
-        v1.ErrorCode = (function() {
+        v1.NatMapping = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
-            values[valuesById[0] = "ERROR_CODE_UNSPECIFIED"] = 0;
-            values[valuesById[100] = "MALFORMED"] = 100;
-            values[valuesById[101] = "FRAME_TOO_LARGE"] = 101;
-            values[valuesById[102] = "DATAGRAM_TOO_LARGE"] = 102;
-            values[valuesById[103] = "FIELD_LIMIT"] = 103;
-            values[valuesById[104] = "MISSING_FIELD"] = 104;
-            values[valuesById[105] = "UNKNOWN_BODY"] = 105;
-            values[valuesById[106] = "INTEGER_RANGE"] = 106;
-            values[valuesById[107] = "TRUNCATED"] = 107;
-            values[valuesById[200] = "UNEXPECTED_MESSAGE"] = 200;
-            values[valuesById[201] = "NONCE_EXHAUSTED"] = 201;
-            values[valuesById[202] = "REPLAYED"] = 202;
-            values[valuesById[203] = "TOO_OLD"] = 203;
-            values[valuesById[204] = "HANDSHAKE_INCOMPLETE"] = 204;
-            values[valuesById[300] = "BAD_SIGNATURE"] = 300;
-            values[valuesById[301] = "CERT_EXPIRED"] = 301;
-            values[valuesById[302] = "CERT_NOT_YET_VALID"] = 302;
-            values[valuesById[303] = "CERT_WRONG_ROLE"] = 303;
-            values[valuesById[304] = "CERT_UNKNOWN_ISSUER"] = 304;
-            values[valuesById[305] = "CERT_REVOKED"] = 305;
-            values[valuesById[306] = "CERT_INVALID"] = 306;
-            values[valuesById[307] = "BINDING_INVALID"] = 307;
-            values[valuesById[308] = "CHAIN_INVALID"] = 308;
-            values[valuesById[309] = "WRONG_CONTEXT"] = 309;
-            values[valuesById[400] = "DECRYPT_FAILED"] = 400;
-            values[valuesById[401] = "INVALID_KEY"] = 401;
-            values[valuesById[500] = "VERSION_UNSUPPORTED"] = 500;
-            values[valuesById[501] = "NETWORK_MISMATCH"] = 501;
-            values[valuesById[502] = "SOFTWARE_DENIED"] = 502;
-            values[valuesById[600] = "API_MISUSE"] = 600;
-            values[valuesById[700] = "BUSY"] = 700;
-            values[valuesById[701] = "RATE_LIMITED"] = 701;
-            values[valuesById[702] = "TIMEOUT"] = 702;
-            values[valuesById[703] = "RESOURCE_LIMIT"] = 703;
-            values[valuesById[800] = "USERNAME_INVALID"] = 800;
-            values[valuesById[801] = "USERNAME_TAKEN"] = 801;
-            values[valuesById[802] = "AUTH_FAILED"] = 802;
-            values[valuesById[803] = "NOT_AUTHORIZED"] = 803;
-            values[valuesById[804] = "CONFLICT"] = 804;
-            values[valuesById[805] = "NOT_FOUND"] = 805;
-            values[valuesById[806] = "STALE"] = 806;
-            values[valuesById[807] = "QUOTA_EXCEEDED"] = 807;
-            values[valuesById[808] = "NOT_RESPONSIBLE"] = 808;
+            values[valuesById[0] = "NAT_MAPPING_UNKNOWN"] = 0;
+            values[valuesById[1] = "NAT_MAPPING_NONE"] = 1;
+            values[valuesById[2] = "NAT_MAPPING_ENDPOINT_INDEPENDENT"] = 2;
+            values[valuesById[3] = "NAT_MAPPING_DEPENDENT"] = 3;
+            values[valuesById[4] = "NAT_MAPPING_UDP_BLOCKED"] = 4;
             return values;
+        })();
+
+        /**
+         * NatFiltering enum.
+         * @name parley.v1.NatFiltering
+         * @enum {number}
+         * @property {number} NAT_FILTERING_UNKNOWN=0 NAT_FILTERING_UNKNOWN value
+         * @property {number} NAT_FILTERING_ENDPOINT_INDEPENDENT=1 NAT_FILTERING_ENDPOINT_INDEPENDENT value
+         * @property {number} NAT_FILTERING_DEPENDENT=2 NAT_FILTERING_DEPENDENT value
+         */
+        v1.NatFiltering = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "NAT_FILTERING_UNKNOWN"] = 0;
+            values[valuesById[1] = "NAT_FILTERING_ENDPOINT_INDEPENDENT"] = 1;
+            values[valuesById[2] = "NAT_FILTERING_DEPENDENT"] = 2;
+            return values;
+        })();
+
+        v1.NatClass = (function() {
+
+            /**
+             * Properties of a NatClass.
+             * @typedef {Object} parley.v1.NatClass.$Properties
+             * @property {parley.v1.NatMapping|null} [mapping] NatClass mapping
+             * @property {parley.v1.NatFiltering|null} [filtering] NatClass filtering
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a NatClass.
+             * @memberof parley.v1
+             * @interface INatClass
+             * @augments parley.v1.NatClass.$Properties
+             * @deprecated Use parley.v1.NatClass.$Properties instead.
+             */
+
+            /**
+             * Shape of a NatClass.
+             * @typedef {parley.v1.NatClass.$Properties} parley.v1.NatClass.$Shape
+             */
+
+            /**
+             * Constructs a new NatClass.
+             * @memberof parley.v1
+             * @classdesc Represents a NatClass.
+             * @constructor
+             * @param {parley.v1.NatClass.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const NatClass = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * NatClass mapping.
+             * @member {parley.v1.NatMapping} mapping
+             * @memberof parley.v1.NatClass
+             * @instance
+             */
+            NatClass.prototype.mapping = 0;
+
+            /**
+             * NatClass filtering.
+             * @member {parley.v1.NatFiltering} filtering
+             * @memberof parley.v1.NatClass
+             * @instance
+             */
+            NatClass.prototype.filtering = 0;
+
+            /**
+             * Creates a new NatClass instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.NatClass
+             * @static
+             * @param {parley.v1.NatClass.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.NatClass} NatClass instance
+             * @type {{
+             *   (properties: parley.v1.NatClass.$Shape): parley.v1.NatClass & parley.v1.NatClass.$Shape;
+             *   (properties?: parley.v1.NatClass.$Properties): parley.v1.NatClass;
+             * }}
+             */
+            NatClass.create = function(properties) {
+                return new NatClass(properties);
+            };
+
+            /**
+             * Encodes the specified NatClass message. Does not implicitly {@link parley.v1.NatClass.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.NatClass
+             * @static
+             * @param {parley.v1.NatClass.$Properties} message NatClass message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            NatClass.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.mapping != null && $Object.hasOwnProperty.call(message, "mapping") && message.mapping !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.mapping);
+                if (message.filtering != null && $Object.hasOwnProperty.call(message, "filtering") && message.filtering !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).int32(message.filtering);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a NatClass message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.NatClass
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.NatClass & parley.v1.NatClass.$Shape} NatClass
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            NatClass.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.NatClass();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.mapping = value;
+                            else
+                                delete message.mapping;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.filtering = value;
+                            else
+                                delete message.filtering;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return NatClass;
+        })();
+
+        /**
+         * CandidateKind enum.
+         * @name parley.v1.CandidateKind
+         * @enum {number}
+         * @property {number} CANDIDATE_KIND_UNSPECIFIED=0 CANDIDATE_KIND_UNSPECIFIED value
+         * @property {number} CANDIDATE_KIND_HOST=1 CANDIDATE_KIND_HOST value
+         * @property {number} CANDIDATE_KIND_REFLEXIVE=2 CANDIDATE_KIND_REFLEXIVE value
+         */
+        v1.CandidateKind = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "CANDIDATE_KIND_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "CANDIDATE_KIND_HOST"] = 1;
+            values[valuesById[2] = "CANDIDATE_KIND_REFLEXIVE"] = 2;
+            return values;
+        })();
+
+        v1.Candidate = (function() {
+
+            /**
+             * Properties of a Candidate.
+             * @typedef {Object} parley.v1.Candidate.$Properties
+             * @property {parley.v1.Endpoint.$Properties|null} [endpoint] Candidate endpoint
+             * @property {parley.v1.CandidateKind|null} [kind] Candidate kind
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Candidate.
+             * @memberof parley.v1
+             * @interface ICandidate
+             * @augments parley.v1.Candidate.$Properties
+             * @deprecated Use parley.v1.Candidate.$Properties instead.
+             */
+
+            /**
+             * Shape of a Candidate.
+             * @typedef {parley.v1.Candidate.$Properties} parley.v1.Candidate.$Shape
+             */
+
+            /**
+             * Constructs a new Candidate.
+             * @memberof parley.v1
+             * @classdesc Represents a Candidate.
+             * @constructor
+             * @param {parley.v1.Candidate.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Candidate = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Candidate endpoint.
+             * @member {parley.v1.Endpoint.$Properties|null|undefined} endpoint
+             * @memberof parley.v1.Candidate
+             * @instance
+             */
+            Candidate.prototype.endpoint = null;
+
+            /**
+             * Candidate kind.
+             * @member {parley.v1.CandidateKind} kind
+             * @memberof parley.v1.Candidate
+             * @instance
+             */
+            Candidate.prototype.kind = 0;
+
+            /**
+             * Creates a new Candidate instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.Candidate
+             * @static
+             * @param {parley.v1.Candidate.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.Candidate} Candidate instance
+             * @type {{
+             *   (properties: parley.v1.Candidate.$Shape): parley.v1.Candidate & parley.v1.Candidate.$Shape;
+             *   (properties?: parley.v1.Candidate.$Properties): parley.v1.Candidate;
+             * }}
+             */
+            Candidate.create = function(properties) {
+                return new Candidate(properties);
+            };
+
+            /**
+             * Encodes the specified Candidate message. Does not implicitly {@link parley.v1.Candidate.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.Candidate
+             * @static
+             * @param {parley.v1.Candidate.$Properties} message Candidate message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Candidate.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.endpoint != null && $Object.hasOwnProperty.call(message, "endpoint"))
+                    $root.parley.v1.Endpoint.encode(message.endpoint, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind") && message.kind !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).int32(message.kind);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Candidate message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.Candidate
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.Candidate & parley.v1.Candidate.$Shape} Candidate
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Candidate.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.Candidate();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.endpoint = $root.parley.v1.Endpoint.decode(reader, reader.size(), $undefined, _depth + 1, message.endpoint);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.kind = value;
+                            else
+                                delete message.kind;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return Candidate;
+        })();
+
+        v1.ObserveRequest = (function() {
+
+            /**
+             * Properties of an ObserveRequest.
+             * @typedef {Object} parley.v1.ObserveRequest.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an ObserveRequest.
+             * @memberof parley.v1
+             * @interface IObserveRequest
+             * @augments parley.v1.ObserveRequest.$Properties
+             * @deprecated Use parley.v1.ObserveRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of an ObserveRequest.
+             * @typedef {parley.v1.ObserveRequest.$Properties} parley.v1.ObserveRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ObserveRequest.
+             * @memberof parley.v1
+             * @classdesc Represents an ObserveRequest.
+             * @constructor
+             * @param {parley.v1.ObserveRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ObserveRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Creates a new ObserveRequest instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.ObserveRequest
+             * @static
+             * @param {parley.v1.ObserveRequest.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.ObserveRequest} ObserveRequest instance
+             * @type {{
+             *   (properties: parley.v1.ObserveRequest.$Shape): parley.v1.ObserveRequest & parley.v1.ObserveRequest.$Shape;
+             *   (properties?: parley.v1.ObserveRequest.$Properties): parley.v1.ObserveRequest;
+             * }}
+             */
+            ObserveRequest.create = function(properties) {
+                return new ObserveRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ObserveRequest message. Does not implicitly {@link parley.v1.ObserveRequest.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.ObserveRequest
+             * @static
+             * @param {parley.v1.ObserveRequest.$Properties} message ObserveRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ObserveRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an ObserveRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.ObserveRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.ObserveRequest & parley.v1.ObserveRequest.$Shape} ObserveRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ObserveRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.ObserveRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    reader.skipType(tag & 7, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ObserveRequest;
+        })();
+
+        v1.ObserveReply = (function() {
+
+            /**
+             * Properties of an ObserveReply.
+             * @typedef {Object} parley.v1.ObserveReply.$Properties
+             * @property {parley.v1.Endpoint.$Properties|null} [observed] ObserveReply observed
+             * @property {Array.<parley.v1.Endpoint.$Properties>|null} [probeEndpoints] ObserveReply probeEndpoints
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an ObserveReply.
+             * @memberof parley.v1
+             * @interface IObserveReply
+             * @augments parley.v1.ObserveReply.$Properties
+             * @deprecated Use parley.v1.ObserveReply.$Properties instead.
+             */
+
+            /**
+             * Shape of an ObserveReply.
+             * @typedef {parley.v1.ObserveReply.$Properties} parley.v1.ObserveReply.$Shape
+             */
+
+            /**
+             * Constructs a new ObserveReply.
+             * @memberof parley.v1
+             * @classdesc Represents an ObserveReply.
+             * @constructor
+             * @param {parley.v1.ObserveReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ObserveReply = function (properties) {
+                this.probeEndpoints = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ObserveReply observed.
+             * @member {parley.v1.Endpoint.$Properties|null|undefined} observed
+             * @memberof parley.v1.ObserveReply
+             * @instance
+             */
+            ObserveReply.prototype.observed = null;
+
+            /**
+             * ObserveReply probeEndpoints.
+             * @member {Array.<parley.v1.Endpoint.$Properties>} probeEndpoints
+             * @memberof parley.v1.ObserveReply
+             * @instance
+             */
+            ObserveReply.prototype.probeEndpoints = $util.emptyArray;
+
+            /**
+             * Creates a new ObserveReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.ObserveReply
+             * @static
+             * @param {parley.v1.ObserveReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.ObserveReply} ObserveReply instance
+             * @type {{
+             *   (properties: parley.v1.ObserveReply.$Shape): parley.v1.ObserveReply & parley.v1.ObserveReply.$Shape;
+             *   (properties?: parley.v1.ObserveReply.$Properties): parley.v1.ObserveReply;
+             * }}
+             */
+            ObserveReply.create = function(properties) {
+                return new ObserveReply(properties);
+            };
+
+            /**
+             * Encodes the specified ObserveReply message. Does not implicitly {@link parley.v1.ObserveReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.ObserveReply
+             * @static
+             * @param {parley.v1.ObserveReply.$Properties} message ObserveReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ObserveReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.observed != null && $Object.hasOwnProperty.call(message, "observed"))
+                    $root.parley.v1.Endpoint.encode(message.observed, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.probeEndpoints != null && message.probeEndpoints.length)
+                    for (let i = 0; i < message.probeEndpoints.length; ++i)
+                        $root.parley.v1.Endpoint.encode(message.probeEndpoints[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an ObserveReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.ObserveReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.ObserveReply & parley.v1.ObserveReply.$Shape} ObserveReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ObserveReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.ObserveReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.observed = $root.parley.v1.Endpoint.decode(reader, reader.size(), $undefined, _depth + 1, message.observed);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.probeEndpoints && message.probeEndpoints.length))
+                                message.probeEndpoints = [];
+                            message.probeEndpoints.push($root.parley.v1.Endpoint.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ObserveReply;
+        })();
+
+        v1.ClassifyRequest = (function() {
+
+            /**
+             * Properties of a ClassifyRequest.
+             * @typedef {Object} parley.v1.ClassifyRequest.$Properties
+             * @property {Uint8Array|null} [transactionId] ClassifyRequest transactionId
+             * @property {Uint8Array|null} [token] ClassifyRequest token
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ClassifyRequest.
+             * @memberof parley.v1
+             * @interface IClassifyRequest
+             * @augments parley.v1.ClassifyRequest.$Properties
+             * @deprecated Use parley.v1.ClassifyRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ClassifyRequest.
+             * @typedef {parley.v1.ClassifyRequest.$Properties} parley.v1.ClassifyRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ClassifyRequest.
+             * @memberof parley.v1
+             * @classdesc Represents a ClassifyRequest.
+             * @constructor
+             * @param {parley.v1.ClassifyRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ClassifyRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ClassifyRequest transactionId.
+             * @member {Uint8Array} transactionId
+             * @memberof parley.v1.ClassifyRequest
+             * @instance
+             */
+            ClassifyRequest.prototype.transactionId = $util.newBuffer([]);
+
+            /**
+             * ClassifyRequest token.
+             * @member {Uint8Array} token
+             * @memberof parley.v1.ClassifyRequest
+             * @instance
+             */
+            ClassifyRequest.prototype.token = $util.newBuffer([]);
+
+            /**
+             * Creates a new ClassifyRequest instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.ClassifyRequest
+             * @static
+             * @param {parley.v1.ClassifyRequest.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.ClassifyRequest} ClassifyRequest instance
+             * @type {{
+             *   (properties: parley.v1.ClassifyRequest.$Shape): parley.v1.ClassifyRequest & parley.v1.ClassifyRequest.$Shape;
+             *   (properties?: parley.v1.ClassifyRequest.$Properties): parley.v1.ClassifyRequest;
+             * }}
+             */
+            ClassifyRequest.create = function(properties) {
+                return new ClassifyRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ClassifyRequest message. Does not implicitly {@link parley.v1.ClassifyRequest.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.ClassifyRequest
+             * @static
+             * @param {parley.v1.ClassifyRequest.$Properties} message ClassifyRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ClassifyRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.transactionId != null && $Object.hasOwnProperty.call(message, "transactionId") && message.transactionId.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.transactionId);
+                if (message.token != null && $Object.hasOwnProperty.call(message, "token") && message.token.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.token);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ClassifyRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.ClassifyRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.ClassifyRequest & parley.v1.ClassifyRequest.$Shape} ClassifyRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ClassifyRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.ClassifyRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.transactionId = value;
+                            else
+                                delete message.transactionId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.token = value;
+                            else
+                                delete message.token;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ClassifyRequest;
+        })();
+
+        v1.ClassifyReply = (function() {
+
+            /**
+             * Properties of a ClassifyReply.
+             * @typedef {Object} parley.v1.ClassifyReply.$Properties
+             * @property {Uint8Array|null} [supernodeKeyId] ClassifyReply supernodeKeyId
+             * @property {parley.v1.Endpoint.$Properties|null} [probeEndpoint] ClassifyReply probeEndpoint
+             * @property {Uint8Array|null} [transactionId] ClassifyReply transactionId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ClassifyReply.
+             * @memberof parley.v1
+             * @interface IClassifyReply
+             * @augments parley.v1.ClassifyReply.$Properties
+             * @deprecated Use parley.v1.ClassifyReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a ClassifyReply.
+             * @typedef {parley.v1.ClassifyReply.$Properties} parley.v1.ClassifyReply.$Shape
+             */
+
+            /**
+             * Constructs a new ClassifyReply.
+             * @memberof parley.v1
+             * @classdesc Represents a ClassifyReply.
+             * @constructor
+             * @param {parley.v1.ClassifyReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ClassifyReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ClassifyReply supernodeKeyId.
+             * @member {Uint8Array} supernodeKeyId
+             * @memberof parley.v1.ClassifyReply
+             * @instance
+             */
+            ClassifyReply.prototype.supernodeKeyId = $util.newBuffer([]);
+
+            /**
+             * ClassifyReply probeEndpoint.
+             * @member {parley.v1.Endpoint.$Properties|null|undefined} probeEndpoint
+             * @memberof parley.v1.ClassifyReply
+             * @instance
+             */
+            ClassifyReply.prototype.probeEndpoint = null;
+
+            /**
+             * ClassifyReply transactionId.
+             * @member {Uint8Array} transactionId
+             * @memberof parley.v1.ClassifyReply
+             * @instance
+             */
+            ClassifyReply.prototype.transactionId = $util.newBuffer([]);
+
+            /**
+             * Creates a new ClassifyReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.ClassifyReply
+             * @static
+             * @param {parley.v1.ClassifyReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.ClassifyReply} ClassifyReply instance
+             * @type {{
+             *   (properties: parley.v1.ClassifyReply.$Shape): parley.v1.ClassifyReply & parley.v1.ClassifyReply.$Shape;
+             *   (properties?: parley.v1.ClassifyReply.$Properties): parley.v1.ClassifyReply;
+             * }}
+             */
+            ClassifyReply.create = function(properties) {
+                return new ClassifyReply(properties);
+            };
+
+            /**
+             * Encodes the specified ClassifyReply message. Does not implicitly {@link parley.v1.ClassifyReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.ClassifyReply
+             * @static
+             * @param {parley.v1.ClassifyReply.$Properties} message ClassifyReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ClassifyReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.supernodeKeyId != null && $Object.hasOwnProperty.call(message, "supernodeKeyId") && message.supernodeKeyId.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.supernodeKeyId);
+                if (message.probeEndpoint != null && $Object.hasOwnProperty.call(message, "probeEndpoint"))
+                    $root.parley.v1.Endpoint.encode(message.probeEndpoint, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.transactionId != null && $Object.hasOwnProperty.call(message, "transactionId") && message.transactionId.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.transactionId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ClassifyReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.ClassifyReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.ClassifyReply & parley.v1.ClassifyReply.$Shape} ClassifyReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ClassifyReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.ClassifyReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.supernodeKeyId = value;
+                            else
+                                delete message.supernodeKeyId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.probeEndpoint = $root.parley.v1.Endpoint.decode(reader, reader.size(), $undefined, _depth + 1, message.probeEndpoint);
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.transactionId = value;
+                            else
+                                delete message.transactionId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ClassifyReply;
+        })();
+
+        v1.ClassifyProbe = (function() {
+
+            /**
+             * Properties of a ClassifyProbe.
+             * @typedef {Object} parley.v1.ClassifyProbe.$Properties
+             * @property {parley.v1.Endpoint.$Properties|null} [target] ClassifyProbe target
+             * @property {Uint8Array|null} [transactionId] ClassifyProbe transactionId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ClassifyProbe.
+             * @memberof parley.v1
+             * @interface IClassifyProbe
+             * @augments parley.v1.ClassifyProbe.$Properties
+             * @deprecated Use parley.v1.ClassifyProbe.$Properties instead.
+             */
+
+            /**
+             * Shape of a ClassifyProbe.
+             * @typedef {parley.v1.ClassifyProbe.$Properties} parley.v1.ClassifyProbe.$Shape
+             */
+
+            /**
+             * Constructs a new ClassifyProbe.
+             * @memberof parley.v1
+             * @classdesc Represents a ClassifyProbe.
+             * @constructor
+             * @param {parley.v1.ClassifyProbe.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ClassifyProbe = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ClassifyProbe target.
+             * @member {parley.v1.Endpoint.$Properties|null|undefined} target
+             * @memberof parley.v1.ClassifyProbe
+             * @instance
+             */
+            ClassifyProbe.prototype.target = null;
+
+            /**
+             * ClassifyProbe transactionId.
+             * @member {Uint8Array} transactionId
+             * @memberof parley.v1.ClassifyProbe
+             * @instance
+             */
+            ClassifyProbe.prototype.transactionId = $util.newBuffer([]);
+
+            /**
+             * Creates a new ClassifyProbe instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.ClassifyProbe
+             * @static
+             * @param {parley.v1.ClassifyProbe.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.ClassifyProbe} ClassifyProbe instance
+             * @type {{
+             *   (properties: parley.v1.ClassifyProbe.$Shape): parley.v1.ClassifyProbe & parley.v1.ClassifyProbe.$Shape;
+             *   (properties?: parley.v1.ClassifyProbe.$Properties): parley.v1.ClassifyProbe;
+             * }}
+             */
+            ClassifyProbe.create = function(properties) {
+                return new ClassifyProbe(properties);
+            };
+
+            /**
+             * Encodes the specified ClassifyProbe message. Does not implicitly {@link parley.v1.ClassifyProbe.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.ClassifyProbe
+             * @static
+             * @param {parley.v1.ClassifyProbe.$Properties} message ClassifyProbe message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ClassifyProbe.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.target != null && $Object.hasOwnProperty.call(message, "target"))
+                    $root.parley.v1.Endpoint.encode(message.target, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.transactionId != null && $Object.hasOwnProperty.call(message, "transactionId") && message.transactionId.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.transactionId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ClassifyProbe message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.ClassifyProbe
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.ClassifyProbe & parley.v1.ClassifyProbe.$Shape} ClassifyProbe
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ClassifyProbe.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.ClassifyProbe();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.target = $root.parley.v1.Endpoint.decode(reader, reader.size(), $undefined, _depth + 1, message.target);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.transactionId = value;
+                            else
+                                delete message.transactionId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ClassifyProbe;
+        })();
+
+        v1.ClassifyProbeReply = (function() {
+
+            /**
+             * Properties of a ClassifyProbeReply.
+             * @typedef {Object} parley.v1.ClassifyProbeReply.$Properties
+             * @property {parley.v1.Endpoint.$Properties|null} [probeEndpoint] ClassifyProbeReply probeEndpoint
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ClassifyProbeReply.
+             * @memberof parley.v1
+             * @interface IClassifyProbeReply
+             * @augments parley.v1.ClassifyProbeReply.$Properties
+             * @deprecated Use parley.v1.ClassifyProbeReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a ClassifyProbeReply.
+             * @typedef {parley.v1.ClassifyProbeReply.$Properties} parley.v1.ClassifyProbeReply.$Shape
+             */
+
+            /**
+             * Constructs a new ClassifyProbeReply.
+             * @memberof parley.v1
+             * @classdesc Represents a ClassifyProbeReply.
+             * @constructor
+             * @param {parley.v1.ClassifyProbeReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ClassifyProbeReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ClassifyProbeReply probeEndpoint.
+             * @member {parley.v1.Endpoint.$Properties|null|undefined} probeEndpoint
+             * @memberof parley.v1.ClassifyProbeReply
+             * @instance
+             */
+            ClassifyProbeReply.prototype.probeEndpoint = null;
+
+            /**
+             * Creates a new ClassifyProbeReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.ClassifyProbeReply
+             * @static
+             * @param {parley.v1.ClassifyProbeReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.ClassifyProbeReply} ClassifyProbeReply instance
+             * @type {{
+             *   (properties: parley.v1.ClassifyProbeReply.$Shape): parley.v1.ClassifyProbeReply & parley.v1.ClassifyProbeReply.$Shape;
+             *   (properties?: parley.v1.ClassifyProbeReply.$Properties): parley.v1.ClassifyProbeReply;
+             * }}
+             */
+            ClassifyProbeReply.create = function(properties) {
+                return new ClassifyProbeReply(properties);
+            };
+
+            /**
+             * Encodes the specified ClassifyProbeReply message. Does not implicitly {@link parley.v1.ClassifyProbeReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.ClassifyProbeReply
+             * @static
+             * @param {parley.v1.ClassifyProbeReply.$Properties} message ClassifyProbeReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ClassifyProbeReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.probeEndpoint != null && $Object.hasOwnProperty.call(message, "probeEndpoint"))
+                    $root.parley.v1.Endpoint.encode(message.probeEndpoint, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ClassifyProbeReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.ClassifyProbeReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.ClassifyProbeReply & parley.v1.ClassifyProbeReply.$Shape} ClassifyProbeReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ClassifyProbeReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.ClassifyProbeReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.probeEndpoint = $root.parley.v1.Endpoint.decode(reader, reader.size(), $undefined, _depth + 1, message.probeEndpoint);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ClassifyProbeReply;
+        })();
+
+        v1.PunchRequest = (function() {
+
+            /**
+             * Properties of a PunchRequest.
+             * @typedef {Object} parley.v1.PunchRequest.$Properties
+             * @property {string|null} [username] PunchRequest username
+             * @property {Uint8Array|null} [deviceId] PunchRequest deviceId
+             * @property {Uint8Array|null} [via] PunchRequest via
+             * @property {Array.<parley.v1.Candidate.$Properties>|null} [candidates] PunchRequest candidates
+             * @property {parley.v1.NatClass.$Properties|null} [nat] PunchRequest nat
+             * @property {string|null} [caller] PunchRequest caller
+             * @property {Uint8Array|null} [callerDeviceId] PunchRequest callerDeviceId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PunchRequest.
+             * @memberof parley.v1
+             * @interface IPunchRequest
+             * @augments parley.v1.PunchRequest.$Properties
+             * @deprecated Use parley.v1.PunchRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a PunchRequest.
+             * @typedef {parley.v1.PunchRequest.$Properties} parley.v1.PunchRequest.$Shape
+             */
+
+            /**
+             * Constructs a new PunchRequest.
+             * @memberof parley.v1
+             * @classdesc Represents a PunchRequest.
+             * @constructor
+             * @param {parley.v1.PunchRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PunchRequest = function (properties) {
+                this.candidates = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PunchRequest username.
+             * @member {string} username
+             * @memberof parley.v1.PunchRequest
+             * @instance
+             */
+            PunchRequest.prototype.username = "";
+
+            /**
+             * PunchRequest deviceId.
+             * @member {Uint8Array} deviceId
+             * @memberof parley.v1.PunchRequest
+             * @instance
+             */
+            PunchRequest.prototype.deviceId = $util.newBuffer([]);
+
+            /**
+             * PunchRequest via.
+             * @member {Uint8Array} via
+             * @memberof parley.v1.PunchRequest
+             * @instance
+             */
+            PunchRequest.prototype.via = $util.newBuffer([]);
+
+            /**
+             * PunchRequest candidates.
+             * @member {Array.<parley.v1.Candidate.$Properties>} candidates
+             * @memberof parley.v1.PunchRequest
+             * @instance
+             */
+            PunchRequest.prototype.candidates = $util.emptyArray;
+
+            /**
+             * PunchRequest nat.
+             * @member {parley.v1.NatClass.$Properties|null|undefined} nat
+             * @memberof parley.v1.PunchRequest
+             * @instance
+             */
+            PunchRequest.prototype.nat = null;
+
+            /**
+             * PunchRequest caller.
+             * @member {string} caller
+             * @memberof parley.v1.PunchRequest
+             * @instance
+             */
+            PunchRequest.prototype.caller = "";
+
+            /**
+             * PunchRequest callerDeviceId.
+             * @member {Uint8Array} callerDeviceId
+             * @memberof parley.v1.PunchRequest
+             * @instance
+             */
+            PunchRequest.prototype.callerDeviceId = $util.newBuffer([]);
+
+            /**
+             * Creates a new PunchRequest instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.PunchRequest
+             * @static
+             * @param {parley.v1.PunchRequest.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.PunchRequest} PunchRequest instance
+             * @type {{
+             *   (properties: parley.v1.PunchRequest.$Shape): parley.v1.PunchRequest & parley.v1.PunchRequest.$Shape;
+             *   (properties?: parley.v1.PunchRequest.$Properties): parley.v1.PunchRequest;
+             * }}
+             */
+            PunchRequest.create = function(properties) {
+                return new PunchRequest(properties);
+            };
+
+            /**
+             * Encodes the specified PunchRequest message. Does not implicitly {@link parley.v1.PunchRequest.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.PunchRequest
+             * @static
+             * @param {parley.v1.PunchRequest.$Properties} message PunchRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PunchRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.username != null && $Object.hasOwnProperty.call(message, "username") && message.username !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.username);
+                if (message.deviceId != null && $Object.hasOwnProperty.call(message, "deviceId") && message.deviceId.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.deviceId);
+                if (message.via != null && $Object.hasOwnProperty.call(message, "via") && message.via.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.via);
+                if (message.candidates != null && message.candidates.length)
+                    for (let i = 0; i < message.candidates.length; ++i)
+                        $root.parley.v1.Candidate.encode(message.candidates[i], writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.nat != null && $Object.hasOwnProperty.call(message, "nat"))
+                    $root.parley.v1.NatClass.encode(message.nat, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.caller != null && $Object.hasOwnProperty.call(message, "caller") && message.caller !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.caller);
+                if (message.callerDeviceId != null && $Object.hasOwnProperty.call(message, "callerDeviceId") && message.callerDeviceId.length)
+                    writer.uint32(/* id 7, wireType 2 =*/58).bytes(message.callerDeviceId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PunchRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.PunchRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.PunchRequest & parley.v1.PunchRequest.$Shape} PunchRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PunchRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.PunchRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.username = value;
+                            else
+                                delete message.username;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.deviceId = value;
+                            else
+                                delete message.deviceId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.via = value;
+                            else
+                                delete message.via;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.candidates && message.candidates.length))
+                                message.candidates = [];
+                            message.candidates.push($root.parley.v1.Candidate.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            message.nat = $root.parley.v1.NatClass.decode(reader, reader.size(), $undefined, _depth + 1, message.nat);
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.caller = value;
+                            else
+                                delete message.caller;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.callerDeviceId = value;
+                            else
+                                delete message.callerDeviceId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PunchRequest;
+        })();
+
+        v1.PunchStart = (function() {
+
+            /**
+             * Properties of a PunchStart.
+             * @typedef {Object} parley.v1.PunchStart.$Properties
+             * @property {Uint8Array|null} [punchId] PunchStart punchId
+             * @property {Uint8Array|null} [punchKey] PunchStart punchKey
+             * @property {Array.<parley.v1.Candidate.$Properties>|null} [candidates] PunchStart candidates
+             * @property {parley.v1.NatClass.$Properties|null} [nat] PunchStart nat
+             * @property {number|null} [startInMs] PunchStart startInMs
+             * @property {number|null} [timeoutMs] PunchStart timeoutMs
+             * @property {Uint8Array|null} [relay] PunchStart relay
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PunchStart.
+             * @memberof parley.v1
+             * @interface IPunchStart
+             * @augments parley.v1.PunchStart.$Properties
+             * @deprecated Use parley.v1.PunchStart.$Properties instead.
+             */
+
+            /**
+             * Shape of a PunchStart.
+             * @typedef {parley.v1.PunchStart.$Properties} parley.v1.PunchStart.$Shape
+             */
+
+            /**
+             * Constructs a new PunchStart.
+             * @memberof parley.v1
+             * @classdesc Represents a PunchStart.
+             * @constructor
+             * @param {parley.v1.PunchStart.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PunchStart = function (properties) {
+                this.candidates = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PunchStart punchId.
+             * @member {Uint8Array} punchId
+             * @memberof parley.v1.PunchStart
+             * @instance
+             */
+            PunchStart.prototype.punchId = $util.newBuffer([]);
+
+            /**
+             * PunchStart punchKey.
+             * @member {Uint8Array} punchKey
+             * @memberof parley.v1.PunchStart
+             * @instance
+             */
+            PunchStart.prototype.punchKey = $util.newBuffer([]);
+
+            /**
+             * PunchStart candidates.
+             * @member {Array.<parley.v1.Candidate.$Properties>} candidates
+             * @memberof parley.v1.PunchStart
+             * @instance
+             */
+            PunchStart.prototype.candidates = $util.emptyArray;
+
+            /**
+             * PunchStart nat.
+             * @member {parley.v1.NatClass.$Properties|null|undefined} nat
+             * @memberof parley.v1.PunchStart
+             * @instance
+             */
+            PunchStart.prototype.nat = null;
+
+            /**
+             * PunchStart startInMs.
+             * @member {number} startInMs
+             * @memberof parley.v1.PunchStart
+             * @instance
+             */
+            PunchStart.prototype.startInMs = 0;
+
+            /**
+             * PunchStart timeoutMs.
+             * @member {number} timeoutMs
+             * @memberof parley.v1.PunchStart
+             * @instance
+             */
+            PunchStart.prototype.timeoutMs = 0;
+
+            /**
+             * PunchStart relay.
+             * @member {Uint8Array} relay
+             * @memberof parley.v1.PunchStart
+             * @instance
+             */
+            PunchStart.prototype.relay = $util.newBuffer([]);
+
+            /**
+             * Creates a new PunchStart instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.PunchStart
+             * @static
+             * @param {parley.v1.PunchStart.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.PunchStart} PunchStart instance
+             * @type {{
+             *   (properties: parley.v1.PunchStart.$Shape): parley.v1.PunchStart & parley.v1.PunchStart.$Shape;
+             *   (properties?: parley.v1.PunchStart.$Properties): parley.v1.PunchStart;
+             * }}
+             */
+            PunchStart.create = function(properties) {
+                return new PunchStart(properties);
+            };
+
+            /**
+             * Encodes the specified PunchStart message. Does not implicitly {@link parley.v1.PunchStart.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.PunchStart
+             * @static
+             * @param {parley.v1.PunchStart.$Properties} message PunchStart message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PunchStart.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.punchId != null && $Object.hasOwnProperty.call(message, "punchId") && message.punchId.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.punchId);
+                if (message.punchKey != null && $Object.hasOwnProperty.call(message, "punchKey") && message.punchKey.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.punchKey);
+                if (message.candidates != null && message.candidates.length)
+                    for (let i = 0; i < message.candidates.length; ++i)
+                        $root.parley.v1.Candidate.encode(message.candidates[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.nat != null && $Object.hasOwnProperty.call(message, "nat"))
+                    $root.parley.v1.NatClass.encode(message.nat, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.startInMs != null && $Object.hasOwnProperty.call(message, "startInMs") && message.startInMs !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.startInMs);
+                if (message.timeoutMs != null && $Object.hasOwnProperty.call(message, "timeoutMs") && message.timeoutMs !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.timeoutMs);
+                if (message.relay != null && $Object.hasOwnProperty.call(message, "relay") && message.relay.length)
+                    writer.uint32(/* id 7, wireType 2 =*/58).bytes(message.relay);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PunchStart message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.PunchStart
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.PunchStart & parley.v1.PunchStart.$Shape} PunchStart
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PunchStart.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.PunchStart();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.punchId = value;
+                            else
+                                delete message.punchId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.punchKey = value;
+                            else
+                                delete message.punchKey;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.candidates && message.candidates.length))
+                                message.candidates = [];
+                            message.candidates.push($root.parley.v1.Candidate.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message.nat = $root.parley.v1.NatClass.decode(reader, reader.size(), $undefined, _depth + 1, message.nat);
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.startInMs = value;
+                            else
+                                delete message.startInMs;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.timeoutMs = value;
+                            else
+                                delete message.timeoutMs;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.relay = value;
+                            else
+                                delete message.relay;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PunchStart;
+        })();
+
+        v1.PunchReply = (function() {
+
+            /**
+             * Properties of a PunchReply.
+             * @typedef {Object} parley.v1.PunchReply.$Properties
+             * @property {parley.v1.PunchStart.$Properties|null} [start] PunchReply start
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PunchReply.
+             * @memberof parley.v1
+             * @interface IPunchReply
+             * @augments parley.v1.PunchReply.$Properties
+             * @deprecated Use parley.v1.PunchReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a PunchReply.
+             * @typedef {parley.v1.PunchReply.$Properties} parley.v1.PunchReply.$Shape
+             */
+
+            /**
+             * Constructs a new PunchReply.
+             * @memberof parley.v1
+             * @classdesc Represents a PunchReply.
+             * @constructor
+             * @param {parley.v1.PunchReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PunchReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PunchReply start.
+             * @member {parley.v1.PunchStart.$Properties|null|undefined} start
+             * @memberof parley.v1.PunchReply
+             * @instance
+             */
+            PunchReply.prototype.start = null;
+
+            /**
+             * Creates a new PunchReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.PunchReply
+             * @static
+             * @param {parley.v1.PunchReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.PunchReply} PunchReply instance
+             * @type {{
+             *   (properties: parley.v1.PunchReply.$Shape): parley.v1.PunchReply & parley.v1.PunchReply.$Shape;
+             *   (properties?: parley.v1.PunchReply.$Properties): parley.v1.PunchReply;
+             * }}
+             */
+            PunchReply.create = function(properties) {
+                return new PunchReply(properties);
+            };
+
+            /**
+             * Encodes the specified PunchReply message. Does not implicitly {@link parley.v1.PunchReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.PunchReply
+             * @static
+             * @param {parley.v1.PunchReply.$Properties} message PunchReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PunchReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.start != null && $Object.hasOwnProperty.call(message, "start"))
+                    $root.parley.v1.PunchStart.encode(message.start, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PunchReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.PunchReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.PunchReply & parley.v1.PunchReply.$Shape} PunchReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PunchReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.PunchReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.start = $root.parley.v1.PunchStart.decode(reader, reader.size(), $undefined, _depth + 1, message.start);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PunchReply;
+        })();
+
+        v1.PunchOffer = (function() {
+
+            /**
+             * Properties of a PunchOffer.
+             * @typedef {Object} parley.v1.PunchOffer.$Properties
+             * @property {string|null} [caller] PunchOffer caller
+             * @property {Uint8Array|null} [callerDeviceId] PunchOffer callerDeviceId
+             * @property {parley.v1.PunchStart.$Properties|null} [start] PunchOffer start
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PunchOffer.
+             * @memberof parley.v1
+             * @interface IPunchOffer
+             * @augments parley.v1.PunchOffer.$Properties
+             * @deprecated Use parley.v1.PunchOffer.$Properties instead.
+             */
+
+            /**
+             * Shape of a PunchOffer.
+             * @typedef {parley.v1.PunchOffer.$Properties} parley.v1.PunchOffer.$Shape
+             */
+
+            /**
+             * Constructs a new PunchOffer.
+             * @memberof parley.v1
+             * @classdesc Represents a PunchOffer.
+             * @constructor
+             * @param {parley.v1.PunchOffer.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PunchOffer = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PunchOffer caller.
+             * @member {string} caller
+             * @memberof parley.v1.PunchOffer
+             * @instance
+             */
+            PunchOffer.prototype.caller = "";
+
+            /**
+             * PunchOffer callerDeviceId.
+             * @member {Uint8Array} callerDeviceId
+             * @memberof parley.v1.PunchOffer
+             * @instance
+             */
+            PunchOffer.prototype.callerDeviceId = $util.newBuffer([]);
+
+            /**
+             * PunchOffer start.
+             * @member {parley.v1.PunchStart.$Properties|null|undefined} start
+             * @memberof parley.v1.PunchOffer
+             * @instance
+             */
+            PunchOffer.prototype.start = null;
+
+            /**
+             * Creates a new PunchOffer instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.PunchOffer
+             * @static
+             * @param {parley.v1.PunchOffer.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.PunchOffer} PunchOffer instance
+             * @type {{
+             *   (properties: parley.v1.PunchOffer.$Shape): parley.v1.PunchOffer & parley.v1.PunchOffer.$Shape;
+             *   (properties?: parley.v1.PunchOffer.$Properties): parley.v1.PunchOffer;
+             * }}
+             */
+            PunchOffer.create = function(properties) {
+                return new PunchOffer(properties);
+            };
+
+            /**
+             * Encodes the specified PunchOffer message. Does not implicitly {@link parley.v1.PunchOffer.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.PunchOffer
+             * @static
+             * @param {parley.v1.PunchOffer.$Properties} message PunchOffer message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PunchOffer.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.caller != null && $Object.hasOwnProperty.call(message, "caller") && message.caller !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.caller);
+                if (message.callerDeviceId != null && $Object.hasOwnProperty.call(message, "callerDeviceId") && message.callerDeviceId.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.callerDeviceId);
+                if (message.start != null && $Object.hasOwnProperty.call(message, "start"))
+                    $root.parley.v1.PunchStart.encode(message.start, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PunchOffer message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.PunchOffer
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.PunchOffer & parley.v1.PunchOffer.$Shape} PunchOffer
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PunchOffer.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.PunchOffer();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.caller = value;
+                            else
+                                delete message.caller;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.callerDeviceId = value;
+                            else
+                                delete message.callerDeviceId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.start = $root.parley.v1.PunchStart.decode(reader, reader.size(), $undefined, _depth + 1, message.start);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PunchOffer;
+        })();
+
+        v1.PunchOfferReply = (function() {
+
+            /**
+             * Properties of a PunchOfferReply.
+             * @typedef {Object} parley.v1.PunchOfferReply.$Properties
+             * @property {boolean|null} [accept] PunchOfferReply accept
+             * @property {Array.<parley.v1.Candidate.$Properties>|null} [candidates] PunchOfferReply candidates
+             * @property {parley.v1.NatClass.$Properties|null} [nat] PunchOfferReply nat
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PunchOfferReply.
+             * @memberof parley.v1
+             * @interface IPunchOfferReply
+             * @augments parley.v1.PunchOfferReply.$Properties
+             * @deprecated Use parley.v1.PunchOfferReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a PunchOfferReply.
+             * @typedef {parley.v1.PunchOfferReply.$Properties} parley.v1.PunchOfferReply.$Shape
+             */
+
+            /**
+             * Constructs a new PunchOfferReply.
+             * @memberof parley.v1
+             * @classdesc Represents a PunchOfferReply.
+             * @constructor
+             * @param {parley.v1.PunchOfferReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PunchOfferReply = function (properties) {
+                this.candidates = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PunchOfferReply accept.
+             * @member {boolean} accept
+             * @memberof parley.v1.PunchOfferReply
+             * @instance
+             */
+            PunchOfferReply.prototype.accept = false;
+
+            /**
+             * PunchOfferReply candidates.
+             * @member {Array.<parley.v1.Candidate.$Properties>} candidates
+             * @memberof parley.v1.PunchOfferReply
+             * @instance
+             */
+            PunchOfferReply.prototype.candidates = $util.emptyArray;
+
+            /**
+             * PunchOfferReply nat.
+             * @member {parley.v1.NatClass.$Properties|null|undefined} nat
+             * @memberof parley.v1.PunchOfferReply
+             * @instance
+             */
+            PunchOfferReply.prototype.nat = null;
+
+            /**
+             * Creates a new PunchOfferReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.PunchOfferReply
+             * @static
+             * @param {parley.v1.PunchOfferReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.PunchOfferReply} PunchOfferReply instance
+             * @type {{
+             *   (properties: parley.v1.PunchOfferReply.$Shape): parley.v1.PunchOfferReply & parley.v1.PunchOfferReply.$Shape;
+             *   (properties?: parley.v1.PunchOfferReply.$Properties): parley.v1.PunchOfferReply;
+             * }}
+             */
+            PunchOfferReply.create = function(properties) {
+                return new PunchOfferReply(properties);
+            };
+
+            /**
+             * Encodes the specified PunchOfferReply message. Does not implicitly {@link parley.v1.PunchOfferReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.PunchOfferReply
+             * @static
+             * @param {parley.v1.PunchOfferReply.$Properties} message PunchOfferReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PunchOfferReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.accept != null && $Object.hasOwnProperty.call(message, "accept") && message.accept !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.accept);
+                if (message.candidates != null && message.candidates.length)
+                    for (let i = 0; i < message.candidates.length; ++i)
+                        $root.parley.v1.Candidate.encode(message.candidates[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.nat != null && $Object.hasOwnProperty.call(message, "nat"))
+                    $root.parley.v1.NatClass.encode(message.nat, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PunchOfferReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.PunchOfferReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.PunchOfferReply & parley.v1.PunchOfferReply.$Shape} PunchOfferReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PunchOfferReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.PunchOfferReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.accept = value;
+                            else
+                                delete message.accept;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.candidates && message.candidates.length))
+                                message.candidates = [];
+                            message.candidates.push($root.parley.v1.Candidate.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.nat = $root.parley.v1.NatClass.decode(reader, reader.size(), $undefined, _depth + 1, message.nat);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PunchOfferReply;
+        })();
+
+        v1.RelayAllocate = (function() {
+
+            /**
+             * Properties of a RelayAllocate.
+             * @typedef {Object} parley.v1.RelayAllocate.$Properties
+             * @property {string|null} [username] RelayAllocate username
+             * @property {Uint8Array|null} [deviceId] RelayAllocate deviceId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RelayAllocate.
+             * @memberof parley.v1
+             * @interface IRelayAllocate
+             * @augments parley.v1.RelayAllocate.$Properties
+             * @deprecated Use parley.v1.RelayAllocate.$Properties instead.
+             */
+
+            /**
+             * Shape of a RelayAllocate.
+             * @typedef {parley.v1.RelayAllocate.$Properties} parley.v1.RelayAllocate.$Shape
+             */
+
+            /**
+             * Constructs a new RelayAllocate.
+             * @memberof parley.v1
+             * @classdesc Represents a RelayAllocate.
+             * @constructor
+             * @param {parley.v1.RelayAllocate.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RelayAllocate = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RelayAllocate username.
+             * @member {string} username
+             * @memberof parley.v1.RelayAllocate
+             * @instance
+             */
+            RelayAllocate.prototype.username = "";
+
+            /**
+             * RelayAllocate deviceId.
+             * @member {Uint8Array} deviceId
+             * @memberof parley.v1.RelayAllocate
+             * @instance
+             */
+            RelayAllocate.prototype.deviceId = $util.newBuffer([]);
+
+            /**
+             * Creates a new RelayAllocate instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.RelayAllocate
+             * @static
+             * @param {parley.v1.RelayAllocate.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.RelayAllocate} RelayAllocate instance
+             * @type {{
+             *   (properties: parley.v1.RelayAllocate.$Shape): parley.v1.RelayAllocate & parley.v1.RelayAllocate.$Shape;
+             *   (properties?: parley.v1.RelayAllocate.$Properties): parley.v1.RelayAllocate;
+             * }}
+             */
+            RelayAllocate.create = function(properties) {
+                return new RelayAllocate(properties);
+            };
+
+            /**
+             * Encodes the specified RelayAllocate message. Does not implicitly {@link parley.v1.RelayAllocate.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.RelayAllocate
+             * @static
+             * @param {parley.v1.RelayAllocate.$Properties} message RelayAllocate message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RelayAllocate.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.username != null && $Object.hasOwnProperty.call(message, "username") && message.username !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.username);
+                if (message.deviceId != null && $Object.hasOwnProperty.call(message, "deviceId") && message.deviceId.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.deviceId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RelayAllocate message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.RelayAllocate
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.RelayAllocate & parley.v1.RelayAllocate.$Shape} RelayAllocate
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RelayAllocate.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.RelayAllocate();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.username = value;
+                            else
+                                delete message.username;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.deviceId = value;
+                            else
+                                delete message.deviceId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RelayAllocate;
+        })();
+
+        v1.RelayAllocateReply = (function() {
+
+            /**
+             * Properties of a RelayAllocateReply.
+             * @typedef {Object} parley.v1.RelayAllocateReply.$Properties
+             * @property {Uint8Array|null} [allocationId] RelayAllocateReply allocationId
+             * @property {Uint8Array|null} [allocationKey] RelayAllocateReply allocationKey
+             * @property {Array.<parley.v1.Endpoint.$Properties>|null} [relayEndpoints] RelayAllocateReply relayEndpoints
+             * @property {number|null} [lifetimeS] RelayAllocateReply lifetimeS
+             * @property {Long|null} [byteQuota] RelayAllocateReply byteQuota
+             * @property {number|null} [bytesPerS] RelayAllocateReply bytesPerS
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RelayAllocateReply.
+             * @memberof parley.v1
+             * @interface IRelayAllocateReply
+             * @augments parley.v1.RelayAllocateReply.$Properties
+             * @deprecated Use parley.v1.RelayAllocateReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a RelayAllocateReply.
+             * @typedef {parley.v1.RelayAllocateReply.$Properties} parley.v1.RelayAllocateReply.$Shape
+             */
+
+            /**
+             * Constructs a new RelayAllocateReply.
+             * @memberof parley.v1
+             * @classdesc Represents a RelayAllocateReply.
+             * @constructor
+             * @param {parley.v1.RelayAllocateReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RelayAllocateReply = function (properties) {
+                this.relayEndpoints = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RelayAllocateReply allocationId.
+             * @member {Uint8Array} allocationId
+             * @memberof parley.v1.RelayAllocateReply
+             * @instance
+             */
+            RelayAllocateReply.prototype.allocationId = $util.newBuffer([]);
+
+            /**
+             * RelayAllocateReply allocationKey.
+             * @member {Uint8Array} allocationKey
+             * @memberof parley.v1.RelayAllocateReply
+             * @instance
+             */
+            RelayAllocateReply.prototype.allocationKey = $util.newBuffer([]);
+
+            /**
+             * RelayAllocateReply relayEndpoints.
+             * @member {Array.<parley.v1.Endpoint.$Properties>} relayEndpoints
+             * @memberof parley.v1.RelayAllocateReply
+             * @instance
+             */
+            RelayAllocateReply.prototype.relayEndpoints = $util.emptyArray;
+
+            /**
+             * RelayAllocateReply lifetimeS.
+             * @member {number} lifetimeS
+             * @memberof parley.v1.RelayAllocateReply
+             * @instance
+             */
+            RelayAllocateReply.prototype.lifetimeS = 0;
+
+            /**
+             * RelayAllocateReply byteQuota.
+             * @member {Long} byteQuota
+             * @memberof parley.v1.RelayAllocateReply
+             * @instance
+             */
+            RelayAllocateReply.prototype.byteQuota = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RelayAllocateReply bytesPerS.
+             * @member {number} bytesPerS
+             * @memberof parley.v1.RelayAllocateReply
+             * @instance
+             */
+            RelayAllocateReply.prototype.bytesPerS = 0;
+
+            /**
+             * Creates a new RelayAllocateReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.RelayAllocateReply
+             * @static
+             * @param {parley.v1.RelayAllocateReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.RelayAllocateReply} RelayAllocateReply instance
+             * @type {{
+             *   (properties: parley.v1.RelayAllocateReply.$Shape): parley.v1.RelayAllocateReply & parley.v1.RelayAllocateReply.$Shape;
+             *   (properties?: parley.v1.RelayAllocateReply.$Properties): parley.v1.RelayAllocateReply;
+             * }}
+             */
+            RelayAllocateReply.create = function(properties) {
+                return new RelayAllocateReply(properties);
+            };
+
+            /**
+             * Encodes the specified RelayAllocateReply message. Does not implicitly {@link parley.v1.RelayAllocateReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.RelayAllocateReply
+             * @static
+             * @param {parley.v1.RelayAllocateReply.$Properties} message RelayAllocateReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RelayAllocateReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.allocationId != null && $Object.hasOwnProperty.call(message, "allocationId") && message.allocationId.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.allocationId);
+                if (message.allocationKey != null && $Object.hasOwnProperty.call(message, "allocationKey") && message.allocationKey.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.allocationKey);
+                if (message.relayEndpoints != null && message.relayEndpoints.length)
+                    for (let i = 0; i < message.relayEndpoints.length; ++i)
+                        $root.parley.v1.Endpoint.encode(message.relayEndpoints[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.lifetimeS != null && $Object.hasOwnProperty.call(message, "lifetimeS") && message.lifetimeS !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.lifetimeS);
+                if (message.byteQuota != null && $Object.hasOwnProperty.call(message, "byteQuota") && (typeof message.byteQuota === "object" ? message.byteQuota.low || message.byteQuota.high : message.byteQuota !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.byteQuota);
+                if (message.bytesPerS != null && $Object.hasOwnProperty.call(message, "bytesPerS") && message.bytesPerS !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.bytesPerS);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RelayAllocateReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.RelayAllocateReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.RelayAllocateReply & parley.v1.RelayAllocateReply.$Shape} RelayAllocateReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RelayAllocateReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.RelayAllocateReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.allocationId = value;
+                            else
+                                delete message.allocationId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.allocationKey = value;
+                            else
+                                delete message.allocationKey;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.relayEndpoints && message.relayEndpoints.length))
+                                message.relayEndpoints = [];
+                            message.relayEndpoints.push($root.parley.v1.Endpoint.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.lifetimeS = value;
+                            else
+                                delete message.lifetimeS;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.byteQuota = value;
+                            else
+                                delete message.byteQuota;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.bytesPerS = value;
+                            else
+                                delete message.bytesPerS;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RelayAllocateReply;
+        })();
+
+        v1.RelayRefresh = (function() {
+
+            /**
+             * Properties of a RelayRefresh.
+             * @typedef {Object} parley.v1.RelayRefresh.$Properties
+             * @property {Uint8Array|null} [allocationId] RelayRefresh allocationId
+             * @property {number|null} [lifetimeS] RelayRefresh lifetimeS
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RelayRefresh.
+             * @memberof parley.v1
+             * @interface IRelayRefresh
+             * @augments parley.v1.RelayRefresh.$Properties
+             * @deprecated Use parley.v1.RelayRefresh.$Properties instead.
+             */
+
+            /**
+             * Shape of a RelayRefresh.
+             * @typedef {parley.v1.RelayRefresh.$Properties} parley.v1.RelayRefresh.$Shape
+             */
+
+            /**
+             * Constructs a new RelayRefresh.
+             * @memberof parley.v1
+             * @classdesc Represents a RelayRefresh.
+             * @constructor
+             * @param {parley.v1.RelayRefresh.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RelayRefresh = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RelayRefresh allocationId.
+             * @member {Uint8Array} allocationId
+             * @memberof parley.v1.RelayRefresh
+             * @instance
+             */
+            RelayRefresh.prototype.allocationId = $util.newBuffer([]);
+
+            /**
+             * RelayRefresh lifetimeS.
+             * @member {number} lifetimeS
+             * @memberof parley.v1.RelayRefresh
+             * @instance
+             */
+            RelayRefresh.prototype.lifetimeS = 0;
+
+            /**
+             * Creates a new RelayRefresh instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.RelayRefresh
+             * @static
+             * @param {parley.v1.RelayRefresh.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.RelayRefresh} RelayRefresh instance
+             * @type {{
+             *   (properties: parley.v1.RelayRefresh.$Shape): parley.v1.RelayRefresh & parley.v1.RelayRefresh.$Shape;
+             *   (properties?: parley.v1.RelayRefresh.$Properties): parley.v1.RelayRefresh;
+             * }}
+             */
+            RelayRefresh.create = function(properties) {
+                return new RelayRefresh(properties);
+            };
+
+            /**
+             * Encodes the specified RelayRefresh message. Does not implicitly {@link parley.v1.RelayRefresh.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.RelayRefresh
+             * @static
+             * @param {parley.v1.RelayRefresh.$Properties} message RelayRefresh message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RelayRefresh.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.allocationId != null && $Object.hasOwnProperty.call(message, "allocationId") && message.allocationId.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.allocationId);
+                if (message.lifetimeS != null && $Object.hasOwnProperty.call(message, "lifetimeS") && message.lifetimeS !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.lifetimeS);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RelayRefresh message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.RelayRefresh
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.RelayRefresh & parley.v1.RelayRefresh.$Shape} RelayRefresh
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RelayRefresh.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.RelayRefresh();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.allocationId = value;
+                            else
+                                delete message.allocationId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.lifetimeS = value;
+                            else
+                                delete message.lifetimeS;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RelayRefresh;
+        })();
+
+        v1.RelayRefreshReply = (function() {
+
+            /**
+             * Properties of a RelayRefreshReply.
+             * @typedef {Object} parley.v1.RelayRefreshReply.$Properties
+             * @property {number|null} [lifetimeS] RelayRefreshReply lifetimeS
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RelayRefreshReply.
+             * @memberof parley.v1
+             * @interface IRelayRefreshReply
+             * @augments parley.v1.RelayRefreshReply.$Properties
+             * @deprecated Use parley.v1.RelayRefreshReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a RelayRefreshReply.
+             * @typedef {parley.v1.RelayRefreshReply.$Properties} parley.v1.RelayRefreshReply.$Shape
+             */
+
+            /**
+             * Constructs a new RelayRefreshReply.
+             * @memberof parley.v1
+             * @classdesc Represents a RelayRefreshReply.
+             * @constructor
+             * @param {parley.v1.RelayRefreshReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RelayRefreshReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RelayRefreshReply lifetimeS.
+             * @member {number} lifetimeS
+             * @memberof parley.v1.RelayRefreshReply
+             * @instance
+             */
+            RelayRefreshReply.prototype.lifetimeS = 0;
+
+            /**
+             * Creates a new RelayRefreshReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.RelayRefreshReply
+             * @static
+             * @param {parley.v1.RelayRefreshReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.RelayRefreshReply} RelayRefreshReply instance
+             * @type {{
+             *   (properties: parley.v1.RelayRefreshReply.$Shape): parley.v1.RelayRefreshReply & parley.v1.RelayRefreshReply.$Shape;
+             *   (properties?: parley.v1.RelayRefreshReply.$Properties): parley.v1.RelayRefreshReply;
+             * }}
+             */
+            RelayRefreshReply.create = function(properties) {
+                return new RelayRefreshReply(properties);
+            };
+
+            /**
+             * Encodes the specified RelayRefreshReply message. Does not implicitly {@link parley.v1.RelayRefreshReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.RelayRefreshReply
+             * @static
+             * @param {parley.v1.RelayRefreshReply.$Properties} message RelayRefreshReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RelayRefreshReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.lifetimeS != null && $Object.hasOwnProperty.call(message, "lifetimeS") && message.lifetimeS !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.lifetimeS);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RelayRefreshReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.RelayRefreshReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.RelayRefreshReply & parley.v1.RelayRefreshReply.$Shape} RelayRefreshReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RelayRefreshReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.RelayRefreshReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.lifetimeS = value;
+                            else
+                                delete message.lifetimeS;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RelayRefreshReply;
+        })();
+
+        v1.RelayFrame = (function() {
+
+            /**
+             * Properties of a RelayFrame.
+             * @typedef {Object} parley.v1.RelayFrame.$Properties
+             * @property {Uint8Array|null} [allocationId] RelayFrame allocationId
+             * @property {Uint8Array|null} [datagram] RelayFrame datagram
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RelayFrame.
+             * @memberof parley.v1
+             * @interface IRelayFrame
+             * @augments parley.v1.RelayFrame.$Properties
+             * @deprecated Use parley.v1.RelayFrame.$Properties instead.
+             */
+
+            /**
+             * Shape of a RelayFrame.
+             * @typedef {parley.v1.RelayFrame.$Properties} parley.v1.RelayFrame.$Shape
+             */
+
+            /**
+             * Constructs a new RelayFrame.
+             * @memberof parley.v1
+             * @classdesc Represents a RelayFrame.
+             * @constructor
+             * @param {parley.v1.RelayFrame.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RelayFrame = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RelayFrame allocationId.
+             * @member {Uint8Array} allocationId
+             * @memberof parley.v1.RelayFrame
+             * @instance
+             */
+            RelayFrame.prototype.allocationId = $util.newBuffer([]);
+
+            /**
+             * RelayFrame datagram.
+             * @member {Uint8Array} datagram
+             * @memberof parley.v1.RelayFrame
+             * @instance
+             */
+            RelayFrame.prototype.datagram = $util.newBuffer([]);
+
+            /**
+             * Creates a new RelayFrame instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.RelayFrame
+             * @static
+             * @param {parley.v1.RelayFrame.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.RelayFrame} RelayFrame instance
+             * @type {{
+             *   (properties: parley.v1.RelayFrame.$Shape): parley.v1.RelayFrame & parley.v1.RelayFrame.$Shape;
+             *   (properties?: parley.v1.RelayFrame.$Properties): parley.v1.RelayFrame;
+             * }}
+             */
+            RelayFrame.create = function(properties) {
+                return new RelayFrame(properties);
+            };
+
+            /**
+             * Encodes the specified RelayFrame message. Does not implicitly {@link parley.v1.RelayFrame.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.RelayFrame
+             * @static
+             * @param {parley.v1.RelayFrame.$Properties} message RelayFrame message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RelayFrame.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.allocationId != null && $Object.hasOwnProperty.call(message, "allocationId") && message.allocationId.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.allocationId);
+                if (message.datagram != null && $Object.hasOwnProperty.call(message, "datagram") && message.datagram.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.datagram);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RelayFrame message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.RelayFrame
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.RelayFrame & parley.v1.RelayFrame.$Shape} RelayFrame
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RelayFrame.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.RelayFrame();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.allocationId = value;
+                            else
+                                delete message.allocationId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.datagram = value;
+                            else
+                                delete message.datagram;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RelayFrame;
+        })();
+
+        v1.AttestRequest = (function() {
+
+            /**
+             * Properties of an AttestRequest.
+             * @typedef {Object} parley.v1.AttestRequest.$Properties
+             * @property {number|null} [tcpPort] AttestRequest tcpPort
+             * @property {number|null} [udpPort] AttestRequest udpPort
+             * @property {Uint8Array|null} [nonce] AttestRequest nonce
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AttestRequest.
+             * @memberof parley.v1
+             * @interface IAttestRequest
+             * @augments parley.v1.AttestRequest.$Properties
+             * @deprecated Use parley.v1.AttestRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of an AttestRequest.
+             * @typedef {parley.v1.AttestRequest.$Properties} parley.v1.AttestRequest.$Shape
+             */
+
+            /**
+             * Constructs a new AttestRequest.
+             * @memberof parley.v1
+             * @classdesc Represents an AttestRequest.
+             * @constructor
+             * @param {parley.v1.AttestRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AttestRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * AttestRequest tcpPort.
+             * @member {number} tcpPort
+             * @memberof parley.v1.AttestRequest
+             * @instance
+             */
+            AttestRequest.prototype.tcpPort = 0;
+
+            /**
+             * AttestRequest udpPort.
+             * @member {number} udpPort
+             * @memberof parley.v1.AttestRequest
+             * @instance
+             */
+            AttestRequest.prototype.udpPort = 0;
+
+            /**
+             * AttestRequest nonce.
+             * @member {Uint8Array} nonce
+             * @memberof parley.v1.AttestRequest
+             * @instance
+             */
+            AttestRequest.prototype.nonce = $util.newBuffer([]);
+
+            /**
+             * Creates a new AttestRequest instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.AttestRequest
+             * @static
+             * @param {parley.v1.AttestRequest.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.AttestRequest} AttestRequest instance
+             * @type {{
+             *   (properties: parley.v1.AttestRequest.$Shape): parley.v1.AttestRequest & parley.v1.AttestRequest.$Shape;
+             *   (properties?: parley.v1.AttestRequest.$Properties): parley.v1.AttestRequest;
+             * }}
+             */
+            AttestRequest.create = function(properties) {
+                return new AttestRequest(properties);
+            };
+
+            /**
+             * Encodes the specified AttestRequest message. Does not implicitly {@link parley.v1.AttestRequest.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.AttestRequest
+             * @static
+             * @param {parley.v1.AttestRequest.$Properties} message AttestRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AttestRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.tcpPort != null && $Object.hasOwnProperty.call(message, "tcpPort") && message.tcpPort !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.tcpPort);
+                if (message.udpPort != null && $Object.hasOwnProperty.call(message, "udpPort") && message.udpPort !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.udpPort);
+                if (message.nonce != null && $Object.hasOwnProperty.call(message, "nonce") && message.nonce.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.nonce);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an AttestRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.AttestRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.AttestRequest & parley.v1.AttestRequest.$Shape} AttestRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AttestRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.AttestRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.tcpPort = value;
+                            else
+                                delete message.tcpPort;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.udpPort = value;
+                            else
+                                delete message.udpPort;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.nonce = value;
+                            else
+                                delete message.nonce;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return AttestRequest;
+        })();
+
+        v1.AttestReply = (function() {
+
+            /**
+             * Properties of an AttestReply.
+             * @typedef {Object} parley.v1.AttestReply.$Properties
+             * @property {Uint8Array|null} [certificate] AttestReply certificate
+             * @property {Uint8Array|null} [attestation] AttestReply attestation
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AttestReply.
+             * @memberof parley.v1
+             * @interface IAttestReply
+             * @augments parley.v1.AttestReply.$Properties
+             * @deprecated Use parley.v1.AttestReply.$Properties instead.
+             */
+
+            /**
+             * Shape of an AttestReply.
+             * @typedef {parley.v1.AttestReply.$Properties} parley.v1.AttestReply.$Shape
+             */
+
+            /**
+             * Constructs a new AttestReply.
+             * @memberof parley.v1
+             * @classdesc Represents an AttestReply.
+             * @constructor
+             * @param {parley.v1.AttestReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AttestReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * AttestReply certificate.
+             * @member {Uint8Array} certificate
+             * @memberof parley.v1.AttestReply
+             * @instance
+             */
+            AttestReply.prototype.certificate = $util.newBuffer([]);
+
+            /**
+             * AttestReply attestation.
+             * @member {Uint8Array} attestation
+             * @memberof parley.v1.AttestReply
+             * @instance
+             */
+            AttestReply.prototype.attestation = $util.newBuffer([]);
+
+            /**
+             * Creates a new AttestReply instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.AttestReply
+             * @static
+             * @param {parley.v1.AttestReply.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.AttestReply} AttestReply instance
+             * @type {{
+             *   (properties: parley.v1.AttestReply.$Shape): parley.v1.AttestReply & parley.v1.AttestReply.$Shape;
+             *   (properties?: parley.v1.AttestReply.$Properties): parley.v1.AttestReply;
+             * }}
+             */
+            AttestReply.create = function(properties) {
+                return new AttestReply(properties);
+            };
+
+            /**
+             * Encodes the specified AttestReply message. Does not implicitly {@link parley.v1.AttestReply.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.AttestReply
+             * @static
+             * @param {parley.v1.AttestReply.$Properties} message AttestReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AttestReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.certificate != null && $Object.hasOwnProperty.call(message, "certificate") && message.certificate.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.certificate);
+                if (message.attestation != null && $Object.hasOwnProperty.call(message, "attestation") && message.attestation.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.attestation);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an AttestReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.AttestReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.AttestReply & parley.v1.AttestReply.$Shape} AttestReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AttestReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.AttestReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.certificate = value;
+                            else
+                                delete message.certificate;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.attestation = value;
+                            else
+                                delete message.attestation;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return AttestReply;
+        })();
+
+        v1.Attestation = (function() {
+
+            /**
+             * Properties of an Attestation.
+             * @typedef {Object} parley.v1.Attestation.$Properties
+             * @property {number|null} [version] Attestation version
+             * @property {Uint8Array|null} [subjectKeyId] Attestation subjectKeyId
+             * @property {string|null} [username] Attestation username
+             * @property {Uint8Array|null} [deviceId] Attestation deviceId
+             * @property {Uint8Array|null} [address] Attestation address
+             * @property {number|null} [tcpPort] Attestation tcpPort
+             * @property {boolean|null} [tcpReachable] Attestation tcpReachable
+             * @property {number|null} [udpPort] Attestation udpPort
+             * @property {boolean|null} [udpReachable] Attestation udpReachable
+             * @property {Uint8Array|null} [nonce] Attestation nonce
+             * @property {Long|null} [issuedAt] Attestation issuedAt
+             * @property {Long|null} [expiresAt] Attestation expiresAt
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an Attestation.
+             * @memberof parley.v1
+             * @interface IAttestation
+             * @augments parley.v1.Attestation.$Properties
+             * @deprecated Use parley.v1.Attestation.$Properties instead.
+             */
+
+            /**
+             * Shape of an Attestation.
+             * @typedef {parley.v1.Attestation.$Properties} parley.v1.Attestation.$Shape
+             */
+
+            /**
+             * Constructs a new Attestation.
+             * @memberof parley.v1
+             * @classdesc Represents an Attestation.
+             * @constructor
+             * @param {parley.v1.Attestation.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Attestation = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Attestation version.
+             * @member {number} version
+             * @memberof parley.v1.Attestation
+             * @instance
+             */
+            Attestation.prototype.version = 0;
+
+            /**
+             * Attestation subjectKeyId.
+             * @member {Uint8Array} subjectKeyId
+             * @memberof parley.v1.Attestation
+             * @instance
+             */
+            Attestation.prototype.subjectKeyId = $util.newBuffer([]);
+
+            /**
+             * Attestation username.
+             * @member {string} username
+             * @memberof parley.v1.Attestation
+             * @instance
+             */
+            Attestation.prototype.username = "";
+
+            /**
+             * Attestation deviceId.
+             * @member {Uint8Array} deviceId
+             * @memberof parley.v1.Attestation
+             * @instance
+             */
+            Attestation.prototype.deviceId = $util.newBuffer([]);
+
+            /**
+             * Attestation address.
+             * @member {Uint8Array} address
+             * @memberof parley.v1.Attestation
+             * @instance
+             */
+            Attestation.prototype.address = $util.newBuffer([]);
+
+            /**
+             * Attestation tcpPort.
+             * @member {number} tcpPort
+             * @memberof parley.v1.Attestation
+             * @instance
+             */
+            Attestation.prototype.tcpPort = 0;
+
+            /**
+             * Attestation tcpReachable.
+             * @member {boolean} tcpReachable
+             * @memberof parley.v1.Attestation
+             * @instance
+             */
+            Attestation.prototype.tcpReachable = false;
+
+            /**
+             * Attestation udpPort.
+             * @member {number} udpPort
+             * @memberof parley.v1.Attestation
+             * @instance
+             */
+            Attestation.prototype.udpPort = 0;
+
+            /**
+             * Attestation udpReachable.
+             * @member {boolean} udpReachable
+             * @memberof parley.v1.Attestation
+             * @instance
+             */
+            Attestation.prototype.udpReachable = false;
+
+            /**
+             * Attestation nonce.
+             * @member {Uint8Array} nonce
+             * @memberof parley.v1.Attestation
+             * @instance
+             */
+            Attestation.prototype.nonce = $util.newBuffer([]);
+
+            /**
+             * Attestation issuedAt.
+             * @member {Long} issuedAt
+             * @memberof parley.v1.Attestation
+             * @instance
+             */
+            Attestation.prototype.issuedAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Attestation expiresAt.
+             * @member {Long} expiresAt
+             * @memberof parley.v1.Attestation
+             * @instance
+             */
+            Attestation.prototype.expiresAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new Attestation instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.Attestation
+             * @static
+             * @param {parley.v1.Attestation.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.Attestation} Attestation instance
+             * @type {{
+             *   (properties: parley.v1.Attestation.$Shape): parley.v1.Attestation & parley.v1.Attestation.$Shape;
+             *   (properties?: parley.v1.Attestation.$Properties): parley.v1.Attestation;
+             * }}
+             */
+            Attestation.create = function(properties) {
+                return new Attestation(properties);
+            };
+
+            /**
+             * Encodes the specified Attestation message. Does not implicitly {@link parley.v1.Attestation.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.Attestation
+             * @static
+             * @param {parley.v1.Attestation.$Properties} message Attestation message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Attestation.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.version);
+                if (message.subjectKeyId != null && $Object.hasOwnProperty.call(message, "subjectKeyId") && message.subjectKeyId.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.subjectKeyId);
+                if (message.username != null && $Object.hasOwnProperty.call(message, "username") && message.username !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.username);
+                if (message.deviceId != null && $Object.hasOwnProperty.call(message, "deviceId") && message.deviceId.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.deviceId);
+                if (message.address != null && $Object.hasOwnProperty.call(message, "address") && message.address.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.address);
+                if (message.tcpPort != null && $Object.hasOwnProperty.call(message, "tcpPort") && message.tcpPort !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.tcpPort);
+                if (message.tcpReachable != null && $Object.hasOwnProperty.call(message, "tcpReachable") && message.tcpReachable !== false)
+                    writer.uint32(/* id 7, wireType 0 =*/56).bool(message.tcpReachable);
+                if (message.udpPort != null && $Object.hasOwnProperty.call(message, "udpPort") && message.udpPort !== 0)
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.udpPort);
+                if (message.udpReachable != null && $Object.hasOwnProperty.call(message, "udpReachable") && message.udpReachable !== false)
+                    writer.uint32(/* id 9, wireType 0 =*/72).bool(message.udpReachable);
+                if (message.nonce != null && $Object.hasOwnProperty.call(message, "nonce") && message.nonce.length)
+                    writer.uint32(/* id 10, wireType 2 =*/82).bytes(message.nonce);
+                if (message.issuedAt != null && $Object.hasOwnProperty.call(message, "issuedAt") && (typeof message.issuedAt === "object" ? message.issuedAt.low || message.issuedAt.high : message.issuedAt !== 0))
+                    writer.uint32(/* id 11, wireType 0 =*/88).uint64(message.issuedAt);
+                if (message.expiresAt != null && $Object.hasOwnProperty.call(message, "expiresAt") && (typeof message.expiresAt === "object" ? message.expiresAt.low || message.expiresAt.high : message.expiresAt !== 0))
+                    writer.uint32(/* id 12, wireType 0 =*/96).uint64(message.expiresAt);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an Attestation message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.Attestation
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.Attestation & parley.v1.Attestation.$Shape} Attestation
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Attestation.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.Attestation();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.subjectKeyId = value;
+                            else
+                                delete message.subjectKeyId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.username = value;
+                            else
+                                delete message.username;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.deviceId = value;
+                            else
+                                delete message.deviceId;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.address = value;
+                            else
+                                delete message.address;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.tcpPort = value;
+                            else
+                                delete message.tcpPort;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.tcpReachable = value;
+                            else
+                                delete message.tcpReachable;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.udpPort = value;
+                            else
+                                delete message.udpPort;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.udpReachable = value;
+                            else
+                                delete message.udpReachable;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.nonce = value;
+                            else
+                                delete message.nonce;
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.issuedAt = value;
+                            else
+                                delete message.issuedAt;
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.expiresAt = value;
+                            else
+                                delete message.expiresAt;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return Attestation;
         })();
 
         v1.RegisterStart = (function() {
@@ -9526,6 +13526,102 @@ export const parley = $root.parley = (() => {
             return RevocationListPage;
         })();
 
+        /**
+         * ErrorCode enum.
+         * @name parley.v1.ErrorCode
+         * @enum {number}
+         * @property {number} ERROR_CODE_UNSPECIFIED=0 ERROR_CODE_UNSPECIFIED value
+         * @property {number} MALFORMED=100 MALFORMED value
+         * @property {number} FRAME_TOO_LARGE=101 FRAME_TOO_LARGE value
+         * @property {number} DATAGRAM_TOO_LARGE=102 DATAGRAM_TOO_LARGE value
+         * @property {number} FIELD_LIMIT=103 FIELD_LIMIT value
+         * @property {number} MISSING_FIELD=104 MISSING_FIELD value
+         * @property {number} UNKNOWN_BODY=105 UNKNOWN_BODY value
+         * @property {number} INTEGER_RANGE=106 INTEGER_RANGE value
+         * @property {number} TRUNCATED=107 TRUNCATED value
+         * @property {number} UNEXPECTED_MESSAGE=200 UNEXPECTED_MESSAGE value
+         * @property {number} NONCE_EXHAUSTED=201 NONCE_EXHAUSTED value
+         * @property {number} REPLAYED=202 REPLAYED value
+         * @property {number} TOO_OLD=203 TOO_OLD value
+         * @property {number} HANDSHAKE_INCOMPLETE=204 HANDSHAKE_INCOMPLETE value
+         * @property {number} BAD_SIGNATURE=300 BAD_SIGNATURE value
+         * @property {number} CERT_EXPIRED=301 CERT_EXPIRED value
+         * @property {number} CERT_NOT_YET_VALID=302 CERT_NOT_YET_VALID value
+         * @property {number} CERT_WRONG_ROLE=303 CERT_WRONG_ROLE value
+         * @property {number} CERT_UNKNOWN_ISSUER=304 CERT_UNKNOWN_ISSUER value
+         * @property {number} CERT_REVOKED=305 CERT_REVOKED value
+         * @property {number} CERT_INVALID=306 CERT_INVALID value
+         * @property {number} BINDING_INVALID=307 BINDING_INVALID value
+         * @property {number} CHAIN_INVALID=308 CHAIN_INVALID value
+         * @property {number} WRONG_CONTEXT=309 WRONG_CONTEXT value
+         * @property {number} DECRYPT_FAILED=400 DECRYPT_FAILED value
+         * @property {number} INVALID_KEY=401 INVALID_KEY value
+         * @property {number} VERSION_UNSUPPORTED=500 VERSION_UNSUPPORTED value
+         * @property {number} NETWORK_MISMATCH=501 NETWORK_MISMATCH value
+         * @property {number} SOFTWARE_DENIED=502 SOFTWARE_DENIED value
+         * @property {number} API_MISUSE=600 API_MISUSE value
+         * @property {number} BUSY=700 BUSY value
+         * @property {number} RATE_LIMITED=701 RATE_LIMITED value
+         * @property {number} TIMEOUT=702 TIMEOUT value
+         * @property {number} RESOURCE_LIMIT=703 RESOURCE_LIMIT value
+         * @property {number} USERNAME_INVALID=800 USERNAME_INVALID value
+         * @property {number} USERNAME_TAKEN=801 USERNAME_TAKEN value
+         * @property {number} AUTH_FAILED=802 AUTH_FAILED value
+         * @property {number} NOT_AUTHORIZED=803 NOT_AUTHORIZED value
+         * @property {number} CONFLICT=804 CONFLICT value
+         * @property {number} NOT_FOUND=805 NOT_FOUND value
+         * @property {number} STALE=806 STALE value
+         * @property {number} QUOTA_EXCEEDED=807 QUOTA_EXCEEDED value
+         * @property {number} NOT_RESPONSIBLE=808 NOT_RESPONSIBLE value
+         */
+        v1.ErrorCode = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "ERROR_CODE_UNSPECIFIED"] = 0;
+            values[valuesById[100] = "MALFORMED"] = 100;
+            values[valuesById[101] = "FRAME_TOO_LARGE"] = 101;
+            values[valuesById[102] = "DATAGRAM_TOO_LARGE"] = 102;
+            values[valuesById[103] = "FIELD_LIMIT"] = 103;
+            values[valuesById[104] = "MISSING_FIELD"] = 104;
+            values[valuesById[105] = "UNKNOWN_BODY"] = 105;
+            values[valuesById[106] = "INTEGER_RANGE"] = 106;
+            values[valuesById[107] = "TRUNCATED"] = 107;
+            values[valuesById[200] = "UNEXPECTED_MESSAGE"] = 200;
+            values[valuesById[201] = "NONCE_EXHAUSTED"] = 201;
+            values[valuesById[202] = "REPLAYED"] = 202;
+            values[valuesById[203] = "TOO_OLD"] = 203;
+            values[valuesById[204] = "HANDSHAKE_INCOMPLETE"] = 204;
+            values[valuesById[300] = "BAD_SIGNATURE"] = 300;
+            values[valuesById[301] = "CERT_EXPIRED"] = 301;
+            values[valuesById[302] = "CERT_NOT_YET_VALID"] = 302;
+            values[valuesById[303] = "CERT_WRONG_ROLE"] = 303;
+            values[valuesById[304] = "CERT_UNKNOWN_ISSUER"] = 304;
+            values[valuesById[305] = "CERT_REVOKED"] = 305;
+            values[valuesById[306] = "CERT_INVALID"] = 306;
+            values[valuesById[307] = "BINDING_INVALID"] = 307;
+            values[valuesById[308] = "CHAIN_INVALID"] = 308;
+            values[valuesById[309] = "WRONG_CONTEXT"] = 309;
+            values[valuesById[400] = "DECRYPT_FAILED"] = 400;
+            values[valuesById[401] = "INVALID_KEY"] = 401;
+            values[valuesById[500] = "VERSION_UNSUPPORTED"] = 500;
+            values[valuesById[501] = "NETWORK_MISMATCH"] = 501;
+            values[valuesById[502] = "SOFTWARE_DENIED"] = 502;
+            values[valuesById[600] = "API_MISUSE"] = 600;
+            values[valuesById[700] = "BUSY"] = 700;
+            values[valuesById[701] = "RATE_LIMITED"] = 701;
+            values[valuesById[702] = "TIMEOUT"] = 702;
+            values[valuesById[703] = "RESOURCE_LIMIT"] = 703;
+            values[valuesById[800] = "USERNAME_INVALID"] = 800;
+            values[valuesById[801] = "USERNAME_TAKEN"] = 801;
+            values[valuesById[802] = "AUTH_FAILED"] = 802;
+            values[valuesById[803] = "NOT_AUTHORIZED"] = 803;
+            values[valuesById[804] = "CONFLICT"] = 804;
+            values[valuesById[805] = "NOT_FOUND"] = 805;
+            values[valuesById[806] = "STALE"] = 806;
+            values[valuesById[807] = "QUOTA_EXCEEDED"] = 807;
+            values[valuesById[808] = "NOT_RESPONSIBLE"] = 808;
+            return values;
+        })();
+
         v1.Packet = (function() {
 
             /**
@@ -9584,7 +13680,24 @@ export const parley = $root.parley = (() => {
              * @property {parley.v1.ReplicatePresenceReply.$Properties|null} [replicatePresenceReply] Packet replicatePresenceReply
              * @property {parley.v1.ReplicateMessages.$Properties|null} [replicateMessages] Packet replicateMessages
              * @property {parley.v1.ReplicateMessagesReply.$Properties|null} [replicateMessagesReply] Packet replicateMessagesReply
-             * @property {"close"|"ping"|"pong"|"error"|"registerStart"|"registerStartReply"|"registerFinish"|"registerFinishReply"|"loginStart"|"loginStartReply"|"loginFinish"|"loginFinishReply"|"renewCertificate"|"renewCertificateReply"|"changePasswordStart"|"changePasswordStartReply"|"changePasswordFinish"|"changePasswordFinishReply"|"getPolicy"|"policyReply"|"getSupernodeList"|"supernodeListReply"|"getRevocationList"|"revocationListReply"|"supernodeRegister"|"supernodeRegisterReply"|"supernodeHeartbeat"|"supernodeHeartbeatReply"|"uploadPrekeys"|"uploadPrekeysReply"|"fetchPrekeys"|"fetchPrekeysReply"|"getContactBlob"|"contactBlobReply"|"putContactBlob"|"putContactBlobReply"|"attach"|"attachReply"|"publishPresence"|"publishPresenceReply"|"lookupPresence"|"lookupPresenceReply"|"storeMessage"|"storeMessageReply"|"fetchMessages"|"fetchMessagesReply"|"ackMessages"|"ackMessagesReply"|"replicatePresence"|"replicatePresenceReply"|"replicateMessages"|"replicateMessagesReply"} [body] Packet body
+             * @property {parley.v1.ObserveRequest.$Properties|null} [observeRequest] Packet observeRequest
+             * @property {parley.v1.ObserveReply.$Properties|null} [observeReply] Packet observeReply
+             * @property {parley.v1.ClassifyRequest.$Properties|null} [classifyRequest] Packet classifyRequest
+             * @property {parley.v1.ClassifyReply.$Properties|null} [classifyReply] Packet classifyReply
+             * @property {parley.v1.ClassifyProbe.$Properties|null} [classifyProbe] Packet classifyProbe
+             * @property {parley.v1.ClassifyProbeReply.$Properties|null} [classifyProbeReply] Packet classifyProbeReply
+             * @property {parley.v1.PunchRequest.$Properties|null} [punchRequest] Packet punchRequest
+             * @property {parley.v1.PunchReply.$Properties|null} [punchReply] Packet punchReply
+             * @property {parley.v1.PunchOffer.$Properties|null} [punchOffer] Packet punchOffer
+             * @property {parley.v1.PunchOfferReply.$Properties|null} [punchOfferReply] Packet punchOfferReply
+             * @property {parley.v1.RelayAllocate.$Properties|null} [relayAllocate] Packet relayAllocate
+             * @property {parley.v1.RelayAllocateReply.$Properties|null} [relayAllocateReply] Packet relayAllocateReply
+             * @property {parley.v1.RelayRefresh.$Properties|null} [relayRefresh] Packet relayRefresh
+             * @property {parley.v1.RelayRefreshReply.$Properties|null} [relayRefreshReply] Packet relayRefreshReply
+             * @property {parley.v1.RelayFrame.$Properties|null} [relayFrame] Packet relayFrame
+             * @property {parley.v1.AttestRequest.$Properties|null} [attestRequest] Packet attestRequest
+             * @property {parley.v1.AttestReply.$Properties|null} [attestReply] Packet attestReply
+             * @property {"close"|"ping"|"pong"|"error"|"registerStart"|"registerStartReply"|"registerFinish"|"registerFinishReply"|"loginStart"|"loginStartReply"|"loginFinish"|"loginFinishReply"|"renewCertificate"|"renewCertificateReply"|"changePasswordStart"|"changePasswordStartReply"|"changePasswordFinish"|"changePasswordFinishReply"|"getPolicy"|"policyReply"|"getSupernodeList"|"supernodeListReply"|"getRevocationList"|"revocationListReply"|"supernodeRegister"|"supernodeRegisterReply"|"supernodeHeartbeat"|"supernodeHeartbeatReply"|"uploadPrekeys"|"uploadPrekeysReply"|"fetchPrekeys"|"fetchPrekeysReply"|"getContactBlob"|"contactBlobReply"|"putContactBlob"|"putContactBlobReply"|"attach"|"attachReply"|"publishPresence"|"publishPresenceReply"|"lookupPresence"|"lookupPresenceReply"|"storeMessage"|"storeMessageReply"|"fetchMessages"|"fetchMessagesReply"|"ackMessages"|"ackMessagesReply"|"replicatePresence"|"replicatePresenceReply"|"replicateMessages"|"replicateMessagesReply"|"observeRequest"|"observeReply"|"classifyRequest"|"classifyReply"|"classifyProbe"|"classifyProbeReply"|"punchRequest"|"punchReply"|"punchOffer"|"punchOfferReply"|"relayAllocate"|"relayAllocateReply"|"relayRefresh"|"relayRefreshReply"|"relayFrame"|"attestRequest"|"attestReply"} [body] Packet body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -9652,9 +13765,26 @@ export const parley = $root.parley = (() => {
              *   replicatePresenceReply?: parley.v1.ReplicatePresenceReply.$Shape|null;
              *   replicateMessages?: parley.v1.ReplicateMessages.$Shape|null;
              *   replicateMessagesReply?: parley.v1.ReplicateMessagesReply.$Shape|null;
+             *   observeRequest?: parley.v1.ObserveRequest.$Shape|null;
+             *   observeReply?: parley.v1.ObserveReply.$Shape|null;
+             *   classifyRequest?: parley.v1.ClassifyRequest.$Shape|null;
+             *   classifyReply?: parley.v1.ClassifyReply.$Shape|null;
+             *   classifyProbe?: parley.v1.ClassifyProbe.$Shape|null;
+             *   classifyProbeReply?: parley.v1.ClassifyProbeReply.$Shape|null;
+             *   punchRequest?: parley.v1.PunchRequest.$Shape|null;
+             *   punchReply?: parley.v1.PunchReply.$Shape|null;
+             *   punchOffer?: parley.v1.PunchOffer.$Shape|null;
+             *   punchOfferReply?: parley.v1.PunchOfferReply.$Shape|null;
+             *   relayAllocate?: parley.v1.RelayAllocate.$Shape|null;
+             *   relayAllocateReply?: parley.v1.RelayAllocateReply.$Shape|null;
+             *   relayRefresh?: parley.v1.RelayRefresh.$Shape|null;
+             *   relayRefreshReply?: parley.v1.RelayRefreshReply.$Shape|null;
+             *   relayFrame?: parley.v1.RelayFrame.$Shape|null;
+             *   attestRequest?: parley.v1.AttestRequest.$Shape|null;
+             *   attestReply?: parley.v1.AttestReply.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ body?: undefined; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "close"; close: parley.v1.Close.$Shape; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "ping"; close?: null; ping: parley.v1.Ping.$Shape; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "pong"; close?: null; ping?: null; pong: parley.v1.Pong.$Shape; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "error"; close?: null; ping?: null; pong?: null; error: parley.v1.ErrorReply.$Shape; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "registerStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart: parley.v1.RegisterStart.$Shape; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "registerStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply: parley.v1.RegisterStartReply.$Shape; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "registerFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish: parley.v1.RegisterFinish.$Shape; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "registerFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply: parley.v1.RegisterFinishReply.$Shape; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "loginStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart: parley.v1.LoginStart.$Shape; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "loginStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply: parley.v1.LoginStartReply.$Shape; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "loginFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish: parley.v1.LoginFinish.$Shape; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "loginFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply: parley.v1.CertificateReply.$Shape; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "renewCertificate"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate: parley.v1.RenewCertificate.$Shape; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "renewCertificateReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply: parley.v1.CertificateReply.$Shape; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "changePasswordStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart: parley.v1.ChangePasswordStart.$Shape; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "changePasswordStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply: parley.v1.ChangePasswordStartReply.$Shape; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "changePasswordFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish: parley.v1.ChangePasswordFinish.$Shape; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "changePasswordFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply: parley.v1.ChangePasswordFinishReply.$Shape; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "getPolicy"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy: parley.v1.GetPolicy.$Shape; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "policyReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply: parley.v1.PolicyReply.$Shape; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "getSupernodeList"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList: parley.v1.GetSupernodeList.$Shape; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "supernodeListReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply: parley.v1.SupernodeListReply.$Shape; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "getRevocationList"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList: parley.v1.GetRevocationList.$Shape; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "revocationListReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply: parley.v1.RevocationListReply.$Shape; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "supernodeRegister"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister: parley.v1.SupernodeRegister.$Shape; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "supernodeRegisterReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply: parley.v1.SupernodeRegisterReply.$Shape; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "supernodeHeartbeat"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat: parley.v1.SupernodeHeartbeat.$Shape; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "supernodeHeartbeatReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply: parley.v1.SupernodeHeartbeatReply.$Shape; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "uploadPrekeys"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys: parley.v1.UploadPrekeys.$Shape; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "uploadPrekeysReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply: parley.v1.UploadPrekeysReply.$Shape; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "fetchPrekeys"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys: parley.v1.FetchPrekeys.$Shape; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "fetchPrekeysReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply: parley.v1.FetchPrekeysReply.$Shape; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "getContactBlob"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob: parley.v1.GetContactBlob.$Shape; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "contactBlobReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply: parley.v1.ContactBlobReply.$Shape; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "putContactBlob"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob: parley.v1.PutContactBlob.$Shape; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "putContactBlobReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply: parley.v1.PutContactBlobReply.$Shape; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "attach"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach: parley.v1.Attach.$Shape; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "attachReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply: parley.v1.AttachReply.$Shape; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "publishPresence"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence: parley.v1.PublishPresence.$Shape; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "publishPresenceReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply: parley.v1.PublishPresenceReply.$Shape; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "lookupPresence"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence: parley.v1.LookupPresence.$Shape; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "lookupPresenceReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply: parley.v1.LookupPresenceReply.$Shape; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "storeMessage"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage: parley.v1.StoreMessage.$Shape; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "storeMessageReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply: parley.v1.StoreMessageReply.$Shape; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "fetchMessages"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages: parley.v1.FetchMessages.$Shape; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "fetchMessagesReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply: parley.v1.FetchMessagesReply.$Shape; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "ackMessages"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages: parley.v1.AckMessages.$Shape; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "ackMessagesReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply: parley.v1.AckMessagesReply.$Shape; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "replicatePresence"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence: parley.v1.ReplicatePresence.$Shape; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "replicatePresenceReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply: parley.v1.ReplicatePresenceReply.$Shape; replicateMessages?: null; replicateMessagesReply?: null }|{ body?: "replicateMessages"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages: parley.v1.ReplicateMessages.$Shape; replicateMessagesReply?: null }|{ body?: "replicateMessagesReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply: parley.v1.ReplicateMessagesReply.$Shape })
+             *   ({ body?: undefined; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "close"; close: parley.v1.Close.$Shape; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "ping"; close?: null; ping: parley.v1.Ping.$Shape; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "pong"; close?: null; ping?: null; pong: parley.v1.Pong.$Shape; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "error"; close?: null; ping?: null; pong?: null; error: parley.v1.ErrorReply.$Shape; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "registerStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart: parley.v1.RegisterStart.$Shape; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "registerStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply: parley.v1.RegisterStartReply.$Shape; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "registerFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish: parley.v1.RegisterFinish.$Shape; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "registerFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply: parley.v1.RegisterFinishReply.$Shape; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "loginStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart: parley.v1.LoginStart.$Shape; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "loginStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply: parley.v1.LoginStartReply.$Shape; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "loginFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish: parley.v1.LoginFinish.$Shape; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "loginFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply: parley.v1.CertificateReply.$Shape; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "renewCertificate"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate: parley.v1.RenewCertificate.$Shape; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "renewCertificateReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply: parley.v1.CertificateReply.$Shape; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "changePasswordStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart: parley.v1.ChangePasswordStart.$Shape; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "changePasswordStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply: parley.v1.ChangePasswordStartReply.$Shape; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "changePasswordFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish: parley.v1.ChangePasswordFinish.$Shape; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "changePasswordFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply: parley.v1.ChangePasswordFinishReply.$Shape; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "getPolicy"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy: parley.v1.GetPolicy.$Shape; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "policyReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply: parley.v1.PolicyReply.$Shape; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "getSupernodeList"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList: parley.v1.GetSupernodeList.$Shape; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "supernodeListReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply: parley.v1.SupernodeListReply.$Shape; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "getRevocationList"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList: parley.v1.GetRevocationList.$Shape; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "revocationListReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply: parley.v1.RevocationListReply.$Shape; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "supernodeRegister"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister: parley.v1.SupernodeRegister.$Shape; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "supernodeRegisterReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply: parley.v1.SupernodeRegisterReply.$Shape; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "supernodeHeartbeat"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat: parley.v1.SupernodeHeartbeat.$Shape; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "supernodeHeartbeatReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply: parley.v1.SupernodeHeartbeatReply.$Shape; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "uploadPrekeys"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys: parley.v1.UploadPrekeys.$Shape; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "uploadPrekeysReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply: parley.v1.UploadPrekeysReply.$Shape; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "fetchPrekeys"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys: parley.v1.FetchPrekeys.$Shape; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "fetchPrekeysReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply: parley.v1.FetchPrekeysReply.$Shape; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "getContactBlob"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob: parley.v1.GetContactBlob.$Shape; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "contactBlobReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply: parley.v1.ContactBlobReply.$Shape; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "putContactBlob"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob: parley.v1.PutContactBlob.$Shape; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "putContactBlobReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply: parley.v1.PutContactBlobReply.$Shape; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "attach"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach: parley.v1.Attach.$Shape; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "attachReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply: parley.v1.AttachReply.$Shape; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "publishPresence"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence: parley.v1.PublishPresence.$Shape; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "publishPresenceReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply: parley.v1.PublishPresenceReply.$Shape; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "lookupPresence"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence: parley.v1.LookupPresence.$Shape; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "lookupPresenceReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply: parley.v1.LookupPresenceReply.$Shape; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "storeMessage"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage: parley.v1.StoreMessage.$Shape; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "storeMessageReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply: parley.v1.StoreMessageReply.$Shape; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "fetchMessages"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages: parley.v1.FetchMessages.$Shape; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "fetchMessagesReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply: parley.v1.FetchMessagesReply.$Shape; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "ackMessages"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages: parley.v1.AckMessages.$Shape; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "ackMessagesReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply: parley.v1.AckMessagesReply.$Shape; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "replicatePresence"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence: parley.v1.ReplicatePresence.$Shape; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "replicatePresenceReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply: parley.v1.ReplicatePresenceReply.$Shape; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "replicateMessages"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages: parley.v1.ReplicateMessages.$Shape; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "replicateMessagesReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply: parley.v1.ReplicateMessagesReply.$Shape; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "observeRequest"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest: parley.v1.ObserveRequest.$Shape; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "observeReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply: parley.v1.ObserveReply.$Shape; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "classifyRequest"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest: parley.v1.ClassifyRequest.$Shape; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "classifyReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply: parley.v1.ClassifyReply.$Shape; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "classifyProbe"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe: parley.v1.ClassifyProbe.$Shape; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "classifyProbeReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply: parley.v1.ClassifyProbeReply.$Shape; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "punchRequest"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest: parley.v1.PunchRequest.$Shape; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "punchReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply: parley.v1.PunchReply.$Shape; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "punchOffer"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer: parley.v1.PunchOffer.$Shape; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "punchOfferReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply: parley.v1.PunchOfferReply.$Shape; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "relayAllocate"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate: parley.v1.RelayAllocate.$Shape; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "relayAllocateReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply: parley.v1.RelayAllocateReply.$Shape; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "relayRefresh"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh: parley.v1.RelayRefresh.$Shape; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "relayRefreshReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply: parley.v1.RelayRefreshReply.$Shape; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "relayFrame"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame: parley.v1.RelayFrame.$Shape; attestRequest?: null; attestReply?: null }|{ body?: "attestRequest"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest: parley.v1.AttestRequest.$Shape; attestReply?: null }|{ body?: "attestReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply: parley.v1.AttestReply.$Shape })
              * )} parley.v1.Packet.$Shape
              */
 
@@ -10097,17 +14227,153 @@ export const parley = $root.parley = (() => {
              */
             Packet.prototype.replicateMessagesReply = null;
 
+            /**
+             * Packet observeRequest.
+             * @member {parley.v1.ObserveRequest.$Properties|null|undefined} observeRequest
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.observeRequest = null;
+
+            /**
+             * Packet observeReply.
+             * @member {parley.v1.ObserveReply.$Properties|null|undefined} observeReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.observeReply = null;
+
+            /**
+             * Packet classifyRequest.
+             * @member {parley.v1.ClassifyRequest.$Properties|null|undefined} classifyRequest
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.classifyRequest = null;
+
+            /**
+             * Packet classifyReply.
+             * @member {parley.v1.ClassifyReply.$Properties|null|undefined} classifyReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.classifyReply = null;
+
+            /**
+             * Packet classifyProbe.
+             * @member {parley.v1.ClassifyProbe.$Properties|null|undefined} classifyProbe
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.classifyProbe = null;
+
+            /**
+             * Packet classifyProbeReply.
+             * @member {parley.v1.ClassifyProbeReply.$Properties|null|undefined} classifyProbeReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.classifyProbeReply = null;
+
+            /**
+             * Packet punchRequest.
+             * @member {parley.v1.PunchRequest.$Properties|null|undefined} punchRequest
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.punchRequest = null;
+
+            /**
+             * Packet punchReply.
+             * @member {parley.v1.PunchReply.$Properties|null|undefined} punchReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.punchReply = null;
+
+            /**
+             * Packet punchOffer.
+             * @member {parley.v1.PunchOffer.$Properties|null|undefined} punchOffer
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.punchOffer = null;
+
+            /**
+             * Packet punchOfferReply.
+             * @member {parley.v1.PunchOfferReply.$Properties|null|undefined} punchOfferReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.punchOfferReply = null;
+
+            /**
+             * Packet relayAllocate.
+             * @member {parley.v1.RelayAllocate.$Properties|null|undefined} relayAllocate
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.relayAllocate = null;
+
+            /**
+             * Packet relayAllocateReply.
+             * @member {parley.v1.RelayAllocateReply.$Properties|null|undefined} relayAllocateReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.relayAllocateReply = null;
+
+            /**
+             * Packet relayRefresh.
+             * @member {parley.v1.RelayRefresh.$Properties|null|undefined} relayRefresh
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.relayRefresh = null;
+
+            /**
+             * Packet relayRefreshReply.
+             * @member {parley.v1.RelayRefreshReply.$Properties|null|undefined} relayRefreshReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.relayRefreshReply = null;
+
+            /**
+             * Packet relayFrame.
+             * @member {parley.v1.RelayFrame.$Properties|null|undefined} relayFrame
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.relayFrame = null;
+
+            /**
+             * Packet attestRequest.
+             * @member {parley.v1.AttestRequest.$Properties|null|undefined} attestRequest
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.attestRequest = null;
+
+            /**
+             * Packet attestReply.
+             * @member {parley.v1.AttestReply.$Properties|null|undefined} attestReply
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.attestReply = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * Packet body.
-             * @member {"close"|"ping"|"pong"|"error"|"registerStart"|"registerStartReply"|"registerFinish"|"registerFinishReply"|"loginStart"|"loginStartReply"|"loginFinish"|"loginFinishReply"|"renewCertificate"|"renewCertificateReply"|"changePasswordStart"|"changePasswordStartReply"|"changePasswordFinish"|"changePasswordFinishReply"|"getPolicy"|"policyReply"|"getSupernodeList"|"supernodeListReply"|"getRevocationList"|"revocationListReply"|"supernodeRegister"|"supernodeRegisterReply"|"supernodeHeartbeat"|"supernodeHeartbeatReply"|"uploadPrekeys"|"uploadPrekeysReply"|"fetchPrekeys"|"fetchPrekeysReply"|"getContactBlob"|"contactBlobReply"|"putContactBlob"|"putContactBlobReply"|"attach"|"attachReply"|"publishPresence"|"publishPresenceReply"|"lookupPresence"|"lookupPresenceReply"|"storeMessage"|"storeMessageReply"|"fetchMessages"|"fetchMessagesReply"|"ackMessages"|"ackMessagesReply"|"replicatePresence"|"replicatePresenceReply"|"replicateMessages"|"replicateMessagesReply"|undefined} body
+             * @member {"close"|"ping"|"pong"|"error"|"registerStart"|"registerStartReply"|"registerFinish"|"registerFinishReply"|"loginStart"|"loginStartReply"|"loginFinish"|"loginFinishReply"|"renewCertificate"|"renewCertificateReply"|"changePasswordStart"|"changePasswordStartReply"|"changePasswordFinish"|"changePasswordFinishReply"|"getPolicy"|"policyReply"|"getSupernodeList"|"supernodeListReply"|"getRevocationList"|"revocationListReply"|"supernodeRegister"|"supernodeRegisterReply"|"supernodeHeartbeat"|"supernodeHeartbeatReply"|"uploadPrekeys"|"uploadPrekeysReply"|"fetchPrekeys"|"fetchPrekeysReply"|"getContactBlob"|"contactBlobReply"|"putContactBlob"|"putContactBlobReply"|"attach"|"attachReply"|"publishPresence"|"publishPresenceReply"|"lookupPresence"|"lookupPresenceReply"|"storeMessage"|"storeMessageReply"|"fetchMessages"|"fetchMessagesReply"|"ackMessages"|"ackMessagesReply"|"replicatePresence"|"replicatePresenceReply"|"replicateMessages"|"replicateMessagesReply"|"observeRequest"|"observeReply"|"classifyRequest"|"classifyReply"|"classifyProbe"|"classifyProbeReply"|"punchRequest"|"punchReply"|"punchOffer"|"punchOfferReply"|"relayAllocate"|"relayAllocateReply"|"relayRefresh"|"relayRefreshReply"|"relayFrame"|"attestRequest"|"attestReply"|undefined} body
              * @memberof parley.v1.Packet
              * @instance
              */
             $Object.defineProperty(Packet.prototype, "body", {
-                get: $util.oneOfGetter($oneOfFields = ["close", "ping", "pong", "error", "registerStart", "registerStartReply", "registerFinish", "registerFinishReply", "loginStart", "loginStartReply", "loginFinish", "loginFinishReply", "renewCertificate", "renewCertificateReply", "changePasswordStart", "changePasswordStartReply", "changePasswordFinish", "changePasswordFinishReply", "getPolicy", "policyReply", "getSupernodeList", "supernodeListReply", "getRevocationList", "revocationListReply", "supernodeRegister", "supernodeRegisterReply", "supernodeHeartbeat", "supernodeHeartbeatReply", "uploadPrekeys", "uploadPrekeysReply", "fetchPrekeys", "fetchPrekeysReply", "getContactBlob", "contactBlobReply", "putContactBlob", "putContactBlobReply", "attach", "attachReply", "publishPresence", "publishPresenceReply", "lookupPresence", "lookupPresenceReply", "storeMessage", "storeMessageReply", "fetchMessages", "fetchMessagesReply", "ackMessages", "ackMessagesReply", "replicatePresence", "replicatePresenceReply", "replicateMessages", "replicateMessagesReply"]),
+                get: $util.oneOfGetter($oneOfFields = ["close", "ping", "pong", "error", "registerStart", "registerStartReply", "registerFinish", "registerFinishReply", "loginStart", "loginStartReply", "loginFinish", "loginFinishReply", "renewCertificate", "renewCertificateReply", "changePasswordStart", "changePasswordStartReply", "changePasswordFinish", "changePasswordFinishReply", "getPolicy", "policyReply", "getSupernodeList", "supernodeListReply", "getRevocationList", "revocationListReply", "supernodeRegister", "supernodeRegisterReply", "supernodeHeartbeat", "supernodeHeartbeatReply", "uploadPrekeys", "uploadPrekeysReply", "fetchPrekeys", "fetchPrekeysReply", "getContactBlob", "contactBlobReply", "putContactBlob", "putContactBlobReply", "attach", "attachReply", "publishPresence", "publishPresenceReply", "lookupPresence", "lookupPresenceReply", "storeMessage", "storeMessageReply", "fetchMessages", "fetchMessagesReply", "ackMessages", "ackMessagesReply", "replicatePresence", "replicatePresenceReply", "replicateMessages", "replicateMessagesReply", "observeRequest", "observeReply", "classifyRequest", "classifyReply", "classifyProbe", "classifyProbeReply", "punchRequest", "punchReply", "punchOffer", "punchOfferReply", "relayAllocate", "relayAllocateReply", "relayRefresh", "relayRefreshReply", "relayFrame", "attestRequest", "attestReply"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -10249,6 +14515,40 @@ export const parley = $root.parley = (() => {
                     $root.parley.v1.ReplicateMessages.encode(message.replicateMessages, writer.uint32(/* id 222, wireType 2 =*/1778).fork(), _depth + 1).ldelim();
                 if (message.replicateMessagesReply != null && $Object.hasOwnProperty.call(message, "replicateMessagesReply"))
                     $root.parley.v1.ReplicateMessagesReply.encode(message.replicateMessagesReply, writer.uint32(/* id 223, wireType 2 =*/1786).fork(), _depth + 1).ldelim();
+                if (message.observeRequest != null && $Object.hasOwnProperty.call(message, "observeRequest"))
+                    $root.parley.v1.ObserveRequest.encode(message.observeRequest, writer.uint32(/* id 240, wireType 2 =*/1922).fork(), _depth + 1).ldelim();
+                if (message.observeReply != null && $Object.hasOwnProperty.call(message, "observeReply"))
+                    $root.parley.v1.ObserveReply.encode(message.observeReply, writer.uint32(/* id 241, wireType 2 =*/1930).fork(), _depth + 1).ldelim();
+                if (message.classifyRequest != null && $Object.hasOwnProperty.call(message, "classifyRequest"))
+                    $root.parley.v1.ClassifyRequest.encode(message.classifyRequest, writer.uint32(/* id 242, wireType 2 =*/1938).fork(), _depth + 1).ldelim();
+                if (message.classifyReply != null && $Object.hasOwnProperty.call(message, "classifyReply"))
+                    $root.parley.v1.ClassifyReply.encode(message.classifyReply, writer.uint32(/* id 243, wireType 2 =*/1946).fork(), _depth + 1).ldelim();
+                if (message.classifyProbe != null && $Object.hasOwnProperty.call(message, "classifyProbe"))
+                    $root.parley.v1.ClassifyProbe.encode(message.classifyProbe, writer.uint32(/* id 244, wireType 2 =*/1954).fork(), _depth + 1).ldelim();
+                if (message.classifyProbeReply != null && $Object.hasOwnProperty.call(message, "classifyProbeReply"))
+                    $root.parley.v1.ClassifyProbeReply.encode(message.classifyProbeReply, writer.uint32(/* id 245, wireType 2 =*/1962).fork(), _depth + 1).ldelim();
+                if (message.punchRequest != null && $Object.hasOwnProperty.call(message, "punchRequest"))
+                    $root.parley.v1.PunchRequest.encode(message.punchRequest, writer.uint32(/* id 246, wireType 2 =*/1970).fork(), _depth + 1).ldelim();
+                if (message.punchReply != null && $Object.hasOwnProperty.call(message, "punchReply"))
+                    $root.parley.v1.PunchReply.encode(message.punchReply, writer.uint32(/* id 247, wireType 2 =*/1978).fork(), _depth + 1).ldelim();
+                if (message.punchOffer != null && $Object.hasOwnProperty.call(message, "punchOffer"))
+                    $root.parley.v1.PunchOffer.encode(message.punchOffer, writer.uint32(/* id 248, wireType 2 =*/1986).fork(), _depth + 1).ldelim();
+                if (message.punchOfferReply != null && $Object.hasOwnProperty.call(message, "punchOfferReply"))
+                    $root.parley.v1.PunchOfferReply.encode(message.punchOfferReply, writer.uint32(/* id 249, wireType 2 =*/1994).fork(), _depth + 1).ldelim();
+                if (message.relayAllocate != null && $Object.hasOwnProperty.call(message, "relayAllocate"))
+                    $root.parley.v1.RelayAllocate.encode(message.relayAllocate, writer.uint32(/* id 260, wireType 2 =*/2082).fork(), _depth + 1).ldelim();
+                if (message.relayAllocateReply != null && $Object.hasOwnProperty.call(message, "relayAllocateReply"))
+                    $root.parley.v1.RelayAllocateReply.encode(message.relayAllocateReply, writer.uint32(/* id 261, wireType 2 =*/2090).fork(), _depth + 1).ldelim();
+                if (message.relayRefresh != null && $Object.hasOwnProperty.call(message, "relayRefresh"))
+                    $root.parley.v1.RelayRefresh.encode(message.relayRefresh, writer.uint32(/* id 262, wireType 2 =*/2098).fork(), _depth + 1).ldelim();
+                if (message.relayRefreshReply != null && $Object.hasOwnProperty.call(message, "relayRefreshReply"))
+                    $root.parley.v1.RelayRefreshReply.encode(message.relayRefreshReply, writer.uint32(/* id 263, wireType 2 =*/2106).fork(), _depth + 1).ldelim();
+                if (message.relayFrame != null && $Object.hasOwnProperty.call(message, "relayFrame"))
+                    $root.parley.v1.RelayFrame.encode(message.relayFrame, writer.uint32(/* id 264, wireType 2 =*/2114).fork(), _depth + 1).ldelim();
+                if (message.attestRequest != null && $Object.hasOwnProperty.call(message, "attestRequest"))
+                    $root.parley.v1.AttestRequest.encode(message.attestRequest, writer.uint32(/* id 280, wireType 2 =*/2242).fork(), _depth + 1).ldelim();
+                if (message.attestReply != null && $Object.hasOwnProperty.call(message, "attestReply"))
+                    $root.parley.v1.AttestReply.encode(message.attestReply, writer.uint32(/* id 281, wireType 2 =*/2250).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -10664,6 +14964,125 @@ export const parley = $root.parley = (() => {
                                 break;
                             message.replicateMessagesReply = $root.parley.v1.ReplicateMessagesReply.decode(reader, reader.size(), $undefined, _depth + 1, message.replicateMessagesReply);
                             message.body = "replicateMessagesReply";
+                            continue;
+                        }
+                    case 240: {
+                            if (wireType !== 2)
+                                break;
+                            message.observeRequest = $root.parley.v1.ObserveRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.observeRequest);
+                            message.body = "observeRequest";
+                            continue;
+                        }
+                    case 241: {
+                            if (wireType !== 2)
+                                break;
+                            message.observeReply = $root.parley.v1.ObserveReply.decode(reader, reader.size(), $undefined, _depth + 1, message.observeReply);
+                            message.body = "observeReply";
+                            continue;
+                        }
+                    case 242: {
+                            if (wireType !== 2)
+                                break;
+                            message.classifyRequest = $root.parley.v1.ClassifyRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.classifyRequest);
+                            message.body = "classifyRequest";
+                            continue;
+                        }
+                    case 243: {
+                            if (wireType !== 2)
+                                break;
+                            message.classifyReply = $root.parley.v1.ClassifyReply.decode(reader, reader.size(), $undefined, _depth + 1, message.classifyReply);
+                            message.body = "classifyReply";
+                            continue;
+                        }
+                    case 244: {
+                            if (wireType !== 2)
+                                break;
+                            message.classifyProbe = $root.parley.v1.ClassifyProbe.decode(reader, reader.size(), $undefined, _depth + 1, message.classifyProbe);
+                            message.body = "classifyProbe";
+                            continue;
+                        }
+                    case 245: {
+                            if (wireType !== 2)
+                                break;
+                            message.classifyProbeReply = $root.parley.v1.ClassifyProbeReply.decode(reader, reader.size(), $undefined, _depth + 1, message.classifyProbeReply);
+                            message.body = "classifyProbeReply";
+                            continue;
+                        }
+                    case 246: {
+                            if (wireType !== 2)
+                                break;
+                            message.punchRequest = $root.parley.v1.PunchRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.punchRequest);
+                            message.body = "punchRequest";
+                            continue;
+                        }
+                    case 247: {
+                            if (wireType !== 2)
+                                break;
+                            message.punchReply = $root.parley.v1.PunchReply.decode(reader, reader.size(), $undefined, _depth + 1, message.punchReply);
+                            message.body = "punchReply";
+                            continue;
+                        }
+                    case 248: {
+                            if (wireType !== 2)
+                                break;
+                            message.punchOffer = $root.parley.v1.PunchOffer.decode(reader, reader.size(), $undefined, _depth + 1, message.punchOffer);
+                            message.body = "punchOffer";
+                            continue;
+                        }
+                    case 249: {
+                            if (wireType !== 2)
+                                break;
+                            message.punchOfferReply = $root.parley.v1.PunchOfferReply.decode(reader, reader.size(), $undefined, _depth + 1, message.punchOfferReply);
+                            message.body = "punchOfferReply";
+                            continue;
+                        }
+                    case 260: {
+                            if (wireType !== 2)
+                                break;
+                            message.relayAllocate = $root.parley.v1.RelayAllocate.decode(reader, reader.size(), $undefined, _depth + 1, message.relayAllocate);
+                            message.body = "relayAllocate";
+                            continue;
+                        }
+                    case 261: {
+                            if (wireType !== 2)
+                                break;
+                            message.relayAllocateReply = $root.parley.v1.RelayAllocateReply.decode(reader, reader.size(), $undefined, _depth + 1, message.relayAllocateReply);
+                            message.body = "relayAllocateReply";
+                            continue;
+                        }
+                    case 262: {
+                            if (wireType !== 2)
+                                break;
+                            message.relayRefresh = $root.parley.v1.RelayRefresh.decode(reader, reader.size(), $undefined, _depth + 1, message.relayRefresh);
+                            message.body = "relayRefresh";
+                            continue;
+                        }
+                    case 263: {
+                            if (wireType !== 2)
+                                break;
+                            message.relayRefreshReply = $root.parley.v1.RelayRefreshReply.decode(reader, reader.size(), $undefined, _depth + 1, message.relayRefreshReply);
+                            message.body = "relayRefreshReply";
+                            continue;
+                        }
+                    case 264: {
+                            if (wireType !== 2)
+                                break;
+                            message.relayFrame = $root.parley.v1.RelayFrame.decode(reader, reader.size(), $undefined, _depth + 1, message.relayFrame);
+                            message.body = "relayFrame";
+                            continue;
+                        }
+                    case 280: {
+                            if (wireType !== 2)
+                                break;
+                            message.attestRequest = $root.parley.v1.AttestRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.attestRequest);
+                            message.body = "attestRequest";
+                            continue;
+                        }
+                    case 281: {
+                            if (wireType !== 2)
+                                break;
+                            message.attestReply = $root.parley.v1.AttestReply.decode(reader, reader.size(), $undefined, _depth + 1, message.attestReply);
+                            message.body = "attestReply";
                             continue;
                         }
                     }

@@ -60,6 +60,8 @@ export const MAX_SIGNED_PREKEY_BYTES = 256;
 export const MAX_PRESENCE_RECORD_BYTES = 1_024;
 /** spec/07-supernode.md [STORE-MSG-1]: the largest OfflineMessage body (16,384 bytes of ciphertext and its fields). */
 export const MAX_OFFLINE_MESSAGE_BYTES = 17_408;
+/** spec/08-connectivity.md [NAT-LIMIT-1]: the largest Attestation body. */
+export const MAX_ATTESTATION_BYTES = 512;
 /** spec/06-login-server.md [LOGIN-CERT-3]: a certificate request's proof covers the 32-byte handshake hash. */
 export const CERTIFICATE_REQUEST_MESSAGE_BYTES = 32;
 
@@ -96,7 +98,7 @@ export const SIGNATURE_CONTEXTS: ReadonlyMap<SignatureContext, SignatureContextI
     row(C.SIGNATURE_CONTEXT_REVOCATION_LIST, 'parley/v1 revocation-list', MAX_LIST_PAGE_BYTES),
     row(C.SIGNATURE_CONTEXT_PREKEY_BUNDLE, 'parley/v1 prekey-bundle', MAX_SIGNED_PREKEY_BYTES),
     row(C.SIGNATURE_CONTEXT_ELECTION_REPORT, 'parley/v1 election-report', MAX_RESERVED_BODY_BYTES),
-    row(C.SIGNATURE_CONTEXT_ATTESTATION, 'parley/v1 attestation', MAX_RESERVED_BODY_BYTES),
+    row(C.SIGNATURE_CONTEXT_ATTESTATION, 'parley/v1 attestation', MAX_ATTESTATION_BYTES),
     row(
       C.SIGNATURE_CONTEXT_CERTIFICATE_REQUEST,
       'parley/v1 certificate-request',

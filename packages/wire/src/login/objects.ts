@@ -500,15 +500,50 @@ function groupPages(sizes: readonly number[], perPage: number, headerBytes: numb
   return pages;
 }
 
-/** Encodes and signs every page of the supernode list of `epoch` ([LOGIN-LIST-1], [LOGIN-LIST-2]). */
+/**
+ * Placement keys already derived, by key id: a login server signs a new list epoch whenever the
+ * set of live supernodes changes, and one Ed25519 signature per entry per epoch adds up with thousands of
+ * entries. A cache belongs to one login key. `signSupernodeList` keeps it below `maxEntries`.
+ */
+export class PlacementKeyCache {
+  readonly #keys = new Map<string, Uint8Array>();
+  constructor(readonly maxEntries = 100_000) {}
+  get size(): number {
+    return this.#keys.size;
+  }
+  /** The placement key of `keyId`, derived once ([LOGIN-LIST-8]: the derivation is deterministic). */
+  get(suite: CryptoSuite, loginKey: SigningKey, keyId: Uint8Array): Uint8Array {
+    let k = '';
+    for (const b of keyId) k += String.fromCharCode(b); // a Map key; wire runs without Buffer (browsers)
+    let p = this.#keys.get(k);
+    if (p === undefined) {
+      p = derivePlacementKey(suite, loginKey, keyId);
+      if (this.#keys.size >= this.maxEntries) this.#keys.clear();
+      this.#keys.set(k, p);
+    }
+    return p;
+  }
+}
+
+/**
+ * Encodes and signs every page of the supernode list of `epoch` ([LOGIN-LIST-1], [LOGIN-LIST-2]); the
+ * placement keys come from `placementKeys` when given (a cache for this login key).
+ */
 export function signSupernodeList(
   suite: CryptoSuite,
   loginKey: SigningKey,
   list: { epoch: number; issuedAtMs: number; expiresAtMs: number; entries: readonly SupernodeListEntryInput[] },
+  placementKeys?: PlacementKeyCache,
 ): Uint8Array[] {
   // [LOGIN-LIST-8] every entry's placement key comes from the login key, whatever the caller holds
   const entries = list.entries.map(
-    (e): SupernodeListEntry => ({ ...e, placementKey: derivePlacementKey(suite, loginKey, e.keyId) }),
+    (e): SupernodeListEntry => ({
+      ...e,
+      placementKey:
+        placementKeys !== undefined
+          ? placementKeys.get(suite, loginKey, e.keyId)
+          : derivePlacementKey(suite, loginKey, e.keyId),
+    }),
   );
   // [LOGIN-LIST-1] a list is meant to be used for a while after it is signed
   if (!(list.expiresAtMs > list.issuedAtMs)) throw new ApiMisuse('SupernodeListPage: expires_at not after issued_at');

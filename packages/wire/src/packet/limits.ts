@@ -6,6 +6,7 @@
  * compares them, so they cannot drift apart. Adding a body: add its rules here (and its row there).
  */
 import { defineMessage, type MessageRules } from '../codec/rules.js';
+import { CONNECTIVITY_BODIES } from '../connectivity/messages.js';
 import { AEAD_TAG_LENGTH } from '../crypto/lengths.js';
 import { MAX_DATAGRAM_PLAINTEXT } from '../datagram/channel.js';
 import { MAX_FRAME_LENGTH } from '../framing/stream.js';
@@ -96,6 +97,14 @@ export const PACKET_RULES: MessageRules = defineMessage({
     })),
     // spec/07-supernode.md: bodies 200-223.
     ...SUPERNODE_BODIES.map((b) => ({
+      number: b.number,
+      name: b.name,
+      kind: 'message' as const,
+      oneof: 'body',
+      message: b.rules,
+    })),
+    // spec/08-connectivity.md: bodies 240-281.
+    ...CONNECTIVITY_BODIES.map((b) => ({
       number: b.number,
       name: b.name,
       kind: 'message' as const,

@@ -20,8 +20,9 @@ import {
   varintFailure,
 } from '../codec/check.js';
 import { encodeMessage, toSafeInteger } from '../codec/proto.js';
-import type { MessageRules } from '../codec/rules.js';
+import type { CompiledField, MessageRules } from '../codec/rules.js';
 import { ApiMisuse, DecodeError, ErrorCode, isWireCode } from '../errors.js';
+import { slabAllocate } from '../framing/slab.js';
 import { parley } from '../gen/parley.js';
 import {
   BODY_NUMBER_FIRST,
@@ -141,8 +142,29 @@ export interface SupernodePacketBodies {
   replicateMessagesReply: PlainMessage<InstanceType<L['ReplicateMessagesReply']>>;
 }
 
+/** Bodies of spec/08-connectivity.md (numbers 240-281, connectivity.proto), by member name. */
+export interface ConnectivityPacketBodies {
+  observeRequest: PlainMessage<InstanceType<L['ObserveRequest']>>;
+  observeReply: PlainMessage<InstanceType<L['ObserveReply']>>;
+  classifyRequest: PlainMessage<InstanceType<L['ClassifyRequest']>>;
+  classifyReply: PlainMessage<InstanceType<L['ClassifyReply']>>;
+  classifyProbe: PlainMessage<InstanceType<L['ClassifyProbe']>>;
+  classifyProbeReply: PlainMessage<InstanceType<L['ClassifyProbeReply']>>;
+  punchRequest: PlainMessage<InstanceType<L['PunchRequest']>>;
+  punchReply: PlainMessage<InstanceType<L['PunchReply']>>;
+  punchOffer: PlainMessage<InstanceType<L['PunchOffer']>>;
+  punchOfferReply: PlainMessage<InstanceType<L['PunchOfferReply']>>;
+  relayAllocate: PlainMessage<InstanceType<L['RelayAllocate']>>;
+  relayAllocateReply: PlainMessage<InstanceType<L['RelayAllocateReply']>>;
+  relayRefresh: PlainMessage<InstanceType<L['RelayRefresh']>>;
+  relayRefreshReply: PlainMessage<InstanceType<L['RelayRefreshReply']>>;
+  relayFrame: PlainMessage<InstanceType<L['RelayFrame']>>;
+  attestRequest: PlainMessage<InstanceType<L['AttestRequest']>>;
+  attestReply: PlainMessage<InstanceType<L['AttestReply']>>;
+}
+
 /** The body types, by their `oneof body` member name in packet.proto. Later chapters add theirs here. */
-export interface PacketBodies extends LoginPacketBodies, SupernodePacketBodies {
+export interface PacketBodies extends LoginPacketBodies, SupernodePacketBodies, ConnectivityPacketBodies {
   close: Close;
   ping: Ping;
   pong: Pong;
@@ -313,8 +335,31 @@ export interface EncodePacketOptions {
  * Encodes `packet` canonically (WIRE-ENC-1). Throws ApiMisuse when the packet breaks a rule a receiver
  * enforces (a limit, an integer range, a string without UTF-8 encoding, a local-only error code, an
  * ErrorReply without code) or its encoding exceeds `maxSize`: a sender never sends what a receiver refuses.
+ *
+ * Bodies that are a list of envelopes (LookupPresenceReply, ReplicatePresence, ReplicateMessages: one
+ * repeated field of messages made of two bytes fields) are written directly, with the same checks and
+ * exactly the bytes of the generic path (test/packet/fast-encode.test.ts); every other body goes through
+ * protobufjs.
  */
 export function encodePacket(packet: Packet, options?: EncodePacketOptions): Uint8Array {
+  const layout = ENVELOPE_LIST_BODIES.get(packet.body.case);
+  const direct =
+    layout === undefined
+      ? undefined
+      : encodeEnvelopeList(
+          packet.requestId,
+          packet.body.value as EnvelopeListValue,
+          layout,
+          options?.maxSize ?? MAX_STREAM_PACKET_SIZE,
+        );
+  return direct ?? encodePacketGeneric(packet, options);
+}
+
+/**
+ * The generic encoder (protobufjs) for every body, the envelope lists included. Not exported by the
+ * package: `encodePacket` is the API; tests compare its direct paths with this one.
+ */
+export function encodePacketGeneric(packet: Packet, options?: EncodePacketOptions): Uint8Array {
   const { body } = packet;
   const message: parley.v1.Packet.$Properties = { requestId: packet.requestId };
   switch (body.case) {
@@ -341,8 +386,7 @@ export function encodePacket(packet: Packet, options?: EncodePacketOptions): Uin
       break;
     }
     default: {
-      const member = PACKET_RULES.fields.find((f) => f.property === body.case && f.oneof === 'body');
-      if (member === undefined || bodyType(member.message!.name) === undefined) {
+      if (!ENCODABLE_BODIES.has(body.case)) {
         throw new ApiMisuse(`Packet: unknown body ${(body as { case: unknown }).case}`);
       }
       (message as Record<string, unknown>)[body.case] = body.value;
@@ -354,6 +398,185 @@ export function encodePacket(packet: Packet, options?: EncodePacketOptions): Uin
   // [WIRE-LIMIT-3] a sender never produces a packet its channel cannot carry.
   if (bytes.length > maxSize) throw new ApiMisuse(`Packet: ${bytes.length} bytes, limit ${maxSize}`);
   return bytes;
+}
+
+/** Body members of chapters 06 onwards that protobufjs can encode (a rule and a generated type). */
+const ENCODABLE_BODIES: ReadonlySet<string> = new Set(
+  PACKET_RULES.fields
+    .filter((f) => f.oneof === 'body' && f.message !== undefined && bodyType(f.message.name) !== undefined)
+    .map((f) => f.property),
+);
+
+// ---- Envelope lists, written directly ------------------------------------------------------------------
+
+/** A body that is one repeated field of two-field envelopes, as the encoder reads it. */
+type EnvelopeListValue = Readonly<Record<string, readonly (Readonly<Record<string, unknown>> | null)[] | null>>;
+
+/** What the direct encoder of an envelope-list body needs, taken from the rules (./limits.ts). */
+interface EnvelopeListLayout {
+  /** The body member's tag (field number, wire type 2) as a varint. */
+  readonly bodyTag: Uint8Array;
+  readonly list: CompiledField;
+  readonly first: CompiledField;
+  readonly second: CompiledField;
+  /** `Packet.<member>` and `Packet.<member>.<list>`, as in checkFields' messages. */
+  readonly member: string;
+  readonly where: string;
+}
+
+/**
+ * The body members whose rules have the shape the direct encoder writes: exactly one field, repeated, of
+ * a message with exactly two singular bytes fields, numbered 1..15 in increasing order (one-byte tags).
+ * Found from the rules at load time, so a body whose rules change shape falls back to the generic path.
+ */
+const ENVELOPE_LIST_BODIES: ReadonlyMap<string, EnvelopeListLayout> = new Map(
+  PACKET_RULES.fields.flatMap((member): [string, EnvelopeListLayout][] => {
+    if (member.oneof !== 'body' || member.message === undefined || member.message.fields.length !== 1) return [];
+    if (!ENCODABLE_BODIES.has(member.property)) return [];
+    const list = member.message.fields[0]!;
+    const envelope = list.message?.fields;
+    if (!list.repeated || list.kind !== 'message' || list.number > 15 || envelope?.length !== 2) return [];
+    const [first, second] = envelope as [CompiledField, CompiledField];
+    for (const f of [first, second]) if (f.kind !== 'bytes' || f.repeated || f.oneof !== undefined) return [];
+    if (!(first.number < second.number && second.number <= 15)) return [];
+    const bodyTag = varintBytes((member.number << 3) | 2);
+    const where = `Packet.${member.name}`;
+    return [[member.property, { bodyTag, list, first, second, member: where, where: `${where}.${list.name}` }]];
+  }),
+);
+
+/** The body members `encodePacket` writes directly (for tests: each must match the generic path). */
+export const DIRECT_BODIES: readonly PacketBodyName[] = Object.freeze([
+  ...ENVELOPE_LIST_BODIES.keys(),
+] as PacketBodyName[]);
+
+function varintBytes(value: number): Uint8Array {
+  const out: number[] = [];
+  while (value > 0x7f) {
+    out.push((value & 0x7f) | 0x80);
+    value >>>= 7;
+  }
+  out.push(value);
+  return Uint8Array.from(out);
+}
+
+/** The length of the shortest varint of a value in 0..2^32-1. */
+function varintSize(value: number): number {
+  return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x20_0000 ? 3 : value < 0x1000_0000 ? 4 : 5;
+}
+
+function writeVarint(out: Uint8Array, pos: number, value: number): number {
+  while (value > 0x7f) {
+    out[pos++] = (value & 0x7f) | 0x80;
+    value >>>= 7;
+  }
+  out[pos++] = value;
+  return pos;
+}
+
+const NOTHING = new Uint8Array(0);
+
+/**
+ * One bytes field of element `i` of the list `where`, after checkFields' checks: absent (undefined or
+ * null, or not an own property, which protobufjs does not write) is empty, and an empty field is written
+ * as nothing ([WIRE-ENC-1]).
+ */
+function envelopeField(
+  envelope: Readonly<Record<string, unknown>>,
+  f: CompiledField,
+  where: string,
+  i: number,
+): Uint8Array {
+  const x = envelope[f.property];
+  if (x === undefined || x === null) return NOTHING;
+  if (!(x instanceof Uint8Array)) throw new ApiMisuse(`${where}[${i}].${f.name}: not a Uint8Array`);
+  if (x.length > f.maxLength!) {
+    throw new ApiMisuse(`${where}[${i}].${f.name}: ${x.length} bytes, limit ${f.maxLength}`); // [WIRE-LIMIT-1]
+  }
+  return Object.hasOwn(envelope, f.property) ? x : NOTHING;
+}
+
+/**
+ * Writes a packet whose body is an envelope list: request_id when not 0, then the body member, each
+ * envelope as a length-delimited element of the list, each of its bytes fields when not empty. The checks
+ * and their order are checkFields' (request_id, the list's count, each element's fields), then the size.
+ * Undefined when the value carries protobufjs `$unknowns` (not part of the typed API): the generic path,
+ * which writes them, encodes it.
+ */
+function encodeEnvelopeList(
+  requestId: number | undefined,
+  value: EnvelopeListValue,
+  layout: EnvelopeListLayout,
+  maxSize: number,
+): Uint8Array | undefined {
+  // request_id: absent (undefined) is 0, as in checkFields and protobufjs.
+  const id = requestId ?? 0;
+  if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0xffff_ffff) {
+    throw new ApiMisuse('Packet.request_id: not an integer in 0..4294967295');
+  }
+  if (typeof value !== 'object' || value === null) throw new ApiMisuse(`${layout.member}: not an object`);
+  if (value.$unknowns != null) return undefined;
+  const { list, first, second } = layout;
+  const items = value[list.property];
+  let count = 0;
+  if (items !== undefined && items !== null) {
+    if (!Array.isArray(items)) throw new ApiMisuse(`${layout.where}: not an array`);
+    count = items.length;
+    if (count > list.maxCount!) throw new ApiMisuse(`${layout.where}: ${count} elements, limit ${list.maxCount}`); // [WIRE-LIMIT-1]
+  }
+  // Every field read and checked once, and the sizes summed, before any byte is written; then one array
+  // of the exact length, written from the arrays read here.
+  const fields: Uint8Array[] = [];
+  let bodyLength = 0;
+  for (let i = 0; i < count; i++) {
+    const envelope = items![i];
+    if (typeof envelope !== 'object' || envelope === null) {
+      throw new ApiMisuse(`${layout.where}[${i}]: not an object`);
+    }
+    if (envelope.$unknowns != null) return undefined;
+    const x = envelopeField(envelope, first, layout.where, i);
+    const y = envelopeField(envelope, second, layout.where, i);
+    fields.push(x, y);
+    const a = x.length;
+    const b = y.length;
+    const envelopeLength = (a > 0 ? 1 + varintSize(a) + a : 0) + (b > 0 ? 1 + varintSize(b) + b : 0);
+    bodyLength += 1 + varintSize(envelopeLength) + envelopeLength;
+  }
+  const size = (id !== 0 ? 1 + varintSize(id) : 0) + layout.bodyTag.length + varintSize(bodyLength) + bodyLength;
+  // [WIRE-LIMIT-3] a sender never produces a packet its channel cannot carry.
+  if (size > maxSize) throw new ApiMisuse(`Packet: ${size} bytes, limit ${maxSize}`);
+  const out = slabAllocate(size);
+  let pos = 0;
+  if (id !== 0) {
+    out[pos++] = 0x08; // request_id: field 1, varint
+    pos = writeVarint(out, pos, id);
+  }
+  out.set(layout.bodyTag, pos);
+  pos = writeVarint(out, pos + layout.bodyTag.length, bodyLength);
+  const listTag = (list.number << 3) | 2;
+  const firstTag = (first.number << 3) | 2;
+  const secondTag = (second.number << 3) | 2;
+  for (let i = 0; i < count; i++) {
+    const x = fields[2 * i]!;
+    const y = fields[2 * i + 1]!;
+    const a = x.length;
+    const b = y.length;
+    out[pos++] = listTag;
+    pos = writeVarint(out, pos, (a > 0 ? 1 + varintSize(a) + a : 0) + (b > 0 ? 1 + varintSize(b) + b : 0));
+    if (a > 0) {
+      out[pos++] = firstTag;
+      pos = writeVarint(out, pos, a);
+      out.set(x, pos);
+      pos += a;
+    }
+    if (b > 0) {
+      out[pos++] = secondTag;
+      pos = writeVarint(out, pos, b);
+      out.set(y, pos);
+      pos += b;
+    }
+  }
+  return out;
 }
 
 function checkCode(code: number, what: string, zeroAllowed: boolean): void {

@@ -72,7 +72,7 @@ describe('signed objects (spec/02-identity.md §4)', () => {
       [6, 'parley/v1 revocation-list', 60_000],
       [7, 'parley/v1 prekey-bundle', 256],
       [8, 'parley/v1 election-report', 65_535],
-      [9, 'parley/v1 attestation', 65_535],
+      [9, 'parley/v1 attestation', 512],
       [10, 'parley/v1 certificate-request', 32],
       [11, 'parley/v1 offline-message', 17_408],
       [12, 'parley/v1 placement', 32],

@@ -27,6 +27,7 @@ import {
   MAX_LIST_PAGES,
   MAX_REVOCATIONS_PER_PAGE,
   MAX_SUPERNODE_ENTRIES_PER_PAGE,
+  PlacementKeyCache,
   POLICY_BOUNDS,
   POLICY_DEFAULTS,
   type RevokedSerial,
@@ -547,6 +548,19 @@ describe('the supernode list [LOGIN-LIST-1] .. [LOGIN-LIST-4] [LOGIN-SN-2]', () 
     const other = generateSigningKey(suite, seededRandom('another login key'));
     expect(derivePlacementKey(suite, other, given.keyId)).not.toEqual(decoded.entries[0]!.placementKey);
     expectCode(() => derivePlacementKey(suite, net.login, new Uint8Array(31)), ErrorCode.API_MISUSE);
+  });
+
+  it('[LOGIN-LIST-8] a placement-key cache changes no byte of the signed pages and stays within its bound', () => {
+    const cache = new PlacementKeyCache(3);
+    const entries = [entry(1), entry(2), entry(3)];
+    const plain = signSupernodeList(suite, net.login, list(entries));
+    expect(signSupernodeList(suite, net.login, list(entries), cache)).toEqual(plain);
+    expect(cache.size).toBe(3);
+    // again, from the cache: the same bytes
+    expect(signSupernodeList(suite, net.login, list(entries), cache)).toEqual(plain);
+    // a fourth key id beyond the bound empties the cache first
+    signSupernodeList(suite, net.login, list([entry(4)]), cache);
+    expect(cache.size).toBe(1);
   });
 
   it('[LOGIN-LIST-8] a page whose entry has no placement key, or one that is not 32 bytes, is refused', () => {

@@ -30,6 +30,7 @@ export const VECTOR_FILES = [
   'datagram',
   'login',
   'supernode',
+  'connectivity',
 ] as const;
 
 export function readVectorText(name: string): string {
