@@ -27,11 +27,11 @@ import {
   malformed,
   Role,
 } from '../identity/certificate.js';
-import { type VerifiedChain, verifyChain } from '../identity/chain.js';
+import type { VerifiedChain } from '../identity/chain.js';
 import { KEY_ID_BYTES, type SigningKey } from '../identity/keys.js';
 import { SignatureContext, signObject, verifySigned } from '../identity/signed.js';
 import { MAX_ENCODED_CERTIFICATE_BYTES } from '../login/messages.js';
-import type { SupernodeObjectTrust } from '../supernode/objects.js';
+import { type SupernodeObjectTrust, verifyIssuedCertificate } from '../supernode/objects.js';
 import {
   ATTESTATION_RULES,
   MAX_ATTEST_NONCE_BYTES,
@@ -199,35 +199,8 @@ export function verifySupernodeCertificate(
   certificate: Uint8Array,
   trust: AttestationTrust,
 ): VerifiedChain {
-  const skewMs = checkTrust(trust);
-  const revoked = trust.isRevoked;
-  let anchorIds: Uint8Array[] | undefined;
-  const policy = {
-    trustAnchors: trust.trustAnchors,
-    nowMs: trust.nowMs,
-    skewMs,
-    acceptedRoles: [Role.ROLE_SUPERNODE],
-    cache: trust.cache,
-    // The revocation list holds serials a login key issued; a login certificate is never looked up in it.
-    isRevoked:
-      revoked === undefined
-        ? undefined
-        : (issuerKeyId: Uint8Array, serial: number): boolean => {
-            anchorIds ??= trust.trustAnchors.map((a) => suite.sha256(a));
-            return !anchorIds.some((id) => bytesEqual(id, issuerKeyId)) && revoked(serial);
-          },
-  };
-  let first: unknown;
-  for (const login of trust.loginCertificates) {
-    try {
-      return verifyChain(suite, [certificate, login], policy);
-    } catch (e) {
-      // Another login certificate may be the issuer; any other failure is final.
-      if (!(e instanceof IdentityError && e.code === ErrorCode.CERT_UNKNOWN_ISSUER)) throw e;
-      first ??= e;
-    }
-  }
-  throw first;
+  checkTrust(trust);
+  return verifyIssuedCertificate(suite, certificate, trust, Role.ROLE_SUPERNODE);
 }
 
 function requiredBytes(value: unknown, max: number, field: string): Uint8Array {

@@ -111,6 +111,20 @@ export function verifyUserCertificate(
   certificate: Uint8Array,
   trust: SupernodeObjectTrust,
 ): VerifiedChain {
+  return verifyIssuedCertificate(suite, certificate, trust, Role.ROLE_USER);
+}
+
+/**
+ * An encoded certificate of `role` as issued by the subject key of one of `trust.loginCertificates` (a
+ * chain of [certificate, login] to a pinned root), valid at `trust.nowMs` with `trust.skewMs`, not revoked:
+ * the check behind verifyUserCertificate (ROLE_USER) and verifySupernodeCertificate (ROLE_SUPERNODE, 08).
+ */
+export function verifyIssuedCertificate(
+  suite: CryptoSuite,
+  certificate: Uint8Array,
+  trust: SupernodeObjectTrust,
+  role: Role,
+): VerifiedChain {
   if (trust.loginCertificates.length === 0) throw new ApiMisuse('at least one login certificate is required');
   const skewMs = trust.skewMs ?? DEFAULT_CLOCK_SKEW_MS;
   let anchorIds: Uint8Array[] | undefined;
@@ -119,7 +133,7 @@ export function verifyUserCertificate(
     trustAnchors: trust.trustAnchors,
     nowMs: trust.nowMs,
     skewMs,
-    acceptedRoles: [Role.ROLE_USER],
+    acceptedRoles: [role],
     cache: trust.cache,
     // Serials of the revocation list are those a login key issued: a login certificate (issued by a root)
     // is never looked up in it.
