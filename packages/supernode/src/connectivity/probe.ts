@@ -44,6 +44,7 @@ import {
 import type { Session } from '../core/session.js';
 import { PeerHealth } from '../overlay/health.js';
 import { keyHex } from '../overlay/key-id.js';
+import { type Bucket, BucketTable, bucketLevel, fullBucket, type Rate, takeTokens } from './rate.js';
 import type { ConnectivityDeps } from './service.js';
 
 export interface ProbeLimits {
@@ -94,28 +95,6 @@ const ZERO_TOKEN = new Uint8Array(PROBE_TOKEN_BYTES);
 /** Second supernodes tried for one ClassifyRequest before giving up. */
 const CLASSIFY_ATTEMPTS = 2;
 const SECRET_BYTES = 32;
-
-/** A token bucket: `tokens` held at `at` (ms). */
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
-/** The tokens of `b` at `now`: `burst` at most, refilled at `rate` per `periodMs`. */
-const level = (b: Bucket, now: number, burst: number, rate: number, periodMs: number): number =>
-  Math.min(burst, b.tokens + ((now - b.at) * rate) / periodMs);
-
-/** Takes one token of `b` at `now`; false, and nothing taken, when it holds less than one. */
-function take(b: Bucket, now: number, burst: number, rate: number, periodMs: number): boolean {
-  const tokens = level(b, now, burst, rate, periodMs);
-  b.at = now;
-  if (tokens < 1) {
-    b.tokens = tokens;
-    return false;
-  }
-  b.tokens = tokens - 1;
-  return true;
-}
 
 const reply = (requestId: number, body: PacketBody): CoreAction => ({ kind: 'reply', packet: { requestId, body } });
 
@@ -186,16 +165,12 @@ export class ProbeService {
 
   // ---- [NAT-OBS-5] rate limits ------------------------------------------------------------------------
   readonly #global: Bucket;
+  readonly #globalRate: Rate;
   /**
-   * Per-source buckets in two generations of one refill period (the time an empty bucket takes to fill):
-   * a bucket untouched for a whole period is full, the same as no bucket, so the older generation is
-   * dropped at each turn. A bucket is created only for an answer the global bucket granted, so a
-   * generation holds at most (1 + period) × probeAnswersPerSecond of them.
+   * Per-source buckets. One is created only for an answer the global bucket granted, so a generation of
+   * the table (./rate.ts) holds at most (1 + period) × probeAnswersPerSecond of them.
    */
-  #sources = new Map<string, Bucket>();
-  #oldSources = new Map<string, Bucket>();
-  #generationAt: number;
-  readonly #generationMs: number;
+  readonly #sources: BucketTable;
 
   // ---- [NAT-CLASS-1] answered probes: a ring of parallel arrays, indexed by a map from the txid ------
   readonly #slotOf = new Map<string, number>();
@@ -211,7 +186,8 @@ export class ProbeService {
 
   // ---- [NAT-CLASS-6] [NAT-CLASS-4] request rates -----------------------------------------------------
   readonly #classifyBuckets = new WeakMap<Session, Bucket>();
-  readonly #peerBuckets = new Map<string, Bucket>();
+  readonly #classifyRate: Rate;
+  readonly #peerBuckets: BucketTable;
 
   constructor(deps: ConnectivityDeps) {
     this.#deps = deps;
@@ -220,9 +196,14 @@ export class ProbeService {
     const now = deps.clock.now();
     this.#secret = deps.random.randomBytes(SECRET_BYTES);
     this.#secretAt = now;
-    this.#global = { tokens: this.#limits.probeAnswersPerSecond, at: now };
-    this.#generationAt = now;
-    this.#generationMs = 1_000;
+    const l = this.#limits;
+    this.#globalRate = { burst: l.probeAnswersPerSecond, rate: l.probeAnswersPerSecond, periodMs: 1_000 };
+    this.#global = fullBucket(this.#globalRate, now);
+    const perAddress = l.probeAnswersPerAddressPerSecond;
+    this.#sources = new BucketTable({ burst: perAddress, rate: perAddress, periodMs: 1_000 }, now);
+    this.#classifyRate = { burst: l.classifyPerMinute, rate: l.classifyPerMinute, periodMs: 60_000 };
+    const perPeer = l.classifyProbesPerSecond;
+    this.#peerBuckets = new BucketTable({ burst: perPeer, rate: perPeer, periodMs: 1_000 }, now);
     const n = this.#limits.probeTableEntries;
     this.#slotKey = new Array<string | undefined>(n).fill(undefined);
     this.#slotHost = new Array<string>(n).fill('');
@@ -315,27 +296,11 @@ export class ProbeService {
 
   /** [NAT-OBS-5] One token from the source's bucket and one from the global one, or none taken. */
   #admit(host: string, now: number): boolean {
-    const l = this.#limits;
-    if (now - this.#generationAt >= this.#generationMs) {
-      const old = this.#oldSources;
-      old.clear();
-      if (now - this.#generationAt >= 2 * this.#generationMs) this.#sources.clear();
-      this.#oldSources = this.#sources;
-      this.#sources = old;
-      this.#generationAt = now;
-    }
-    const perAddress = l.probeAnswersPerAddressPerSecond;
-    let b = this.#sources.get(host);
-    if (b === undefined) {
-      b = this.#oldSources.get(host);
-      if (b !== undefined) this.#sources.set(host, b);
-    }
+    const b = this.#sources.get(host, now);
     // Check both before taking from either: a refusal by one costs the other nothing.
-    if (b !== undefined && level(b, now, perAddress, perAddress, 1_000) < 1) return false;
-    const total = l.probeAnswersPerSecond;
-    if (!take(this.#global, now, total, total, 1_000)) return false;
-    if (b === undefined) this.#sources.set(host, { tokens: perAddress - 1, at: now });
-    else take(b, now, perAddress, perAddress, 1_000);
+    if (b !== undefined && bucketLevel(b, now, this.#sources.rate) < 1) return false;
+    if (takeTokens(this.#global, now, this.#globalRate) > 0) return false;
+    this.#sources.take(host, now);
     return true;
   }
 
@@ -407,15 +372,13 @@ export class ProbeService {
       throw new DecodeError(ErrorCode.MALFORMED, 'ClassifyRequest.token: not 8 bytes');
     const now = this.#deps.clock.now();
     // [NAT-CLASS-6] before the token is checked: tokens cannot be guessed faster than this.
-    const perMinute = this.#limits.classifyPerMinute;
     let bucket = this.#classifyBuckets.get(session);
     if (bucket === undefined) {
-      bucket = { tokens: perMinute, at: now };
+      bucket = fullBucket(this.#classifyRate, now);
       this.#classifyBuckets.set(session, bucket);
     }
-    if (!take(bucket, now, perMinute, perMinute, 60_000)) {
-      return rateLimited(requestId, ((1 - bucket.tokens) * 60_000) / perMinute, 'ClassifyRequest: 6 per minute');
-    }
+    const wait = takeTokens(bucket, now, this.#classifyRate);
+    if (wait > 0) return rateLimited(requestId, wait, 'ClassifyRequest: 6 per minute');
     // [NAT-CLASS-1] a probe answered here, and the token of its reply.
     const source = this.answeredProbe(b.transactionId, now);
     if (source === undefined || !this.#tokenValid(b.transactionId, source, b.token, now)) {
@@ -529,21 +492,8 @@ export class ProbeService {
     }
     // [NAT-CLASS-4] per asking supernode (its certified key, whatever channel it asks on).
     const now = this.#deps.clock.now();
-    const rate = this.#limits.classifyProbesPerSecond;
-    const peer = keyHex(session.peer.keyId);
-    let bucket = this.#peerBuckets.get(peer);
-    if (bucket === undefined) {
-      if (this.#peerBuckets.size >= 1_024) {
-        // [NAT-RES-1] a full bucket is the same as none: forget those.
-        for (const [k, v] of this.#peerBuckets)
-          if (level(v, now, rate, rate, 1_000) >= rate) this.#peerBuckets.delete(k);
-      }
-      bucket = { tokens: rate, at: now };
-      this.#peerBuckets.set(peer, bucket);
-    }
-    if (!take(bucket, now, rate, rate, 1_000)) {
-      return rateLimited(requestId, ((1 - bucket.tokens) * 1_000) / rate, 'ClassifyProbe: 100 per second');
-    }
+    const wait = this.#peerBuckets.take(keyHex(session.peer.keyId), now);
+    if (wait > 0) return rateLimited(requestId, wait, 'ClassifyProbe: 100 per second');
     const udp = this.#deps.udp;
     const own = this.probeEndpoints();
     if (udp === undefined || own.length === 0) throw new RequestRefused(ErrorCode.NOT_FOUND, 'no UDP socket');

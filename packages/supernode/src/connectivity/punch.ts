@@ -24,7 +24,7 @@
  *
  * Every table is bounded ([NAT-RES-1]): offers outstanding per callee channel (at most 32, each ending
  * within `punch-offer-timeout`), RTTs per callee channel (dropped with the channel), and request buckets
- * per user in two generations of a minute (a bucket untouched for a minute is full: the same as none).
+ * per user (./rate.ts: a table of buckets that forgets those untouched for a minute, being full).
  */
 import {
   bytesEqual,
@@ -47,6 +47,7 @@ import {
 import type { CoreAction } from '../core/core.js';
 import type { Session } from '../core/session.js';
 import { keyHex } from '../overlay/key-id.js';
+import { BucketTable } from './rate.js';
 import type { ConnectivityDeps } from './service.js';
 
 export interface PunchLimits {
@@ -104,12 +105,6 @@ export interface PunchStats {
   busy: number;
 }
 
-/** A token bucket: `tokens` held at `at` (ms). */
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
 const MINUTE_MS = 60_000;
 
 const reply = (requestId: number, body: PacketBody): CoreAction => ({ kind: 'reply', packet: { requestId, body } });
@@ -140,15 +135,14 @@ export class PunchService {
   readonly #outstanding = new Map<Session, number>();
   /** The lowest offer→answer time measured per callee channel. */
   readonly #rtt = new Map<Session, number>();
-  /** [NAT-PUNCH-5] Request buckets per user name, in two generations of a minute. */
-  #buckets = new Map<string, Bucket>();
-  #oldBuckets = new Map<string, Bucket>();
-  #generationAt: number;
+  /** [NAT-PUNCH-5] Request buckets per user name. */
+  readonly #buckets: BucketTable;
 
   constructor(deps: ConnectivityDeps) {
     this.#deps = deps;
     this.#limits = { ...DEFAULT_PUNCH_LIMITS, ...pick(deps.limits) };
-    this.#generationAt = deps.clock.now();
+    const perMinute = this.#limits.punchRequestsPerMinute;
+    this.#buckets = new BucketTable({ burst: perMinute, rate: perMinute, periodMs: MINUTE_MS }, deps.clock.now());
   }
 
   get limits(): PunchLimits {
@@ -331,28 +325,8 @@ export class PunchService {
    * wait until the next is allowed when the bucket is empty, else undefined.
    */
   #admit(user: string, now: number): number | undefined {
-    const perMinute = this.#limits.punchRequestsPerMinute;
-    if (now - this.#generationAt >= MINUTE_MS) {
-      const old = this.#oldBuckets;
-      old.clear();
-      if (now - this.#generationAt >= 2 * MINUTE_MS) this.#buckets.clear();
-      this.#oldBuckets = this.#buckets;
-      this.#buckets = old;
-      this.#generationAt = now;
-    }
-    let b = this.#buckets.get(user);
-    if (b === undefined) {
-      b = this.#oldBuckets.get(user) ?? { tokens: perMinute, at: now };
-      this.#buckets.set(user, b);
-    }
-    const tokens = Math.min(perMinute, b.tokens + ((now - b.at) * perMinute) / MINUTE_MS);
-    b.at = now;
-    if (tokens < 1) {
-      b.tokens = tokens;
-      return ((1 - tokens) * MINUTE_MS) / perMinute;
-    }
-    b.tokens = tokens - 1;
-    return undefined;
+    const wait = this.#buckets.take(user, now);
+    return wait > 0 ? wait : undefined;
   }
 
   /** The channel of `session` closed: offers to it fail by themselves (its requests reject); its state goes. */

@@ -55,6 +55,7 @@ import {
 import { BUSY_RETRY_AFTER_MS, BUSY_RETRY_JITTER_MS, type CoreAction } from '../core/core.js';
 import { addressBytes, TRANSPORT_PROTOCOL_UDP, wireEndpoint } from '../core/endpoint.js';
 import type { Session } from '../core/session.js';
+import { type Bucket, fullBucket, type Rate, takeTokens } from './rate.js';
 import type { ConnectivityDeps } from './service.js';
 
 /** [RELAY-BIND-2] The cookie field of a confirming bind ack: 16 zero bytes (a challenge's never is). */
@@ -146,10 +147,9 @@ interface Allocation {
   /** [RELAY-QUOTA-1] Bytes of inner datagrams it may carry in all, and still, both directions together. */
   readonly bytes: number;
   bytesLeft: number;
-  /** [RELAY-QUOTA-2] The token bucket: `tokens` bytes at `tokensAt` ms; `rate` bytes/s, burst 1 s. */
-  tokens: number;
-  tokensAt: number;
-  readonly rate: number;
+  /** [RELAY-QUOTA-2] The token bucket, in bytes: `rate` bytes/s, a burst of 1 s. */
+  readonly bucket: Bucket;
+  readonly rate: Rate;
 }
 
 /** A RelayAllocate waiting for its mirror. */
@@ -298,6 +298,7 @@ export class RelayService {
   #pair(ask: Ask, session: Session, quotas: typeof POLICY_DEFAULTS.relay): PacketBodies['relayAllocateReply'] {
     this.#dropAsk(ask);
     const now = this.#deps.clock.now();
+    const rate: Rate = { burst: quotas.allocationBytesPerS, rate: quotas.allocationBytesPerS, periodMs: SECOND };
     const allocation: Allocation = {
       a: undefined as unknown as Side,
       b: undefined as unknown as Side,
@@ -306,9 +307,8 @@ export class RelayService {
       timer: undefined,
       bytes: quotas.allocationBytes,
       bytesLeft: quotas.allocationBytes,
-      tokens: quotas.allocationBytesPerS,
-      tokensAt: now,
-      rate: quotas.allocationBytesPerS,
+      rate,
+      bucket: fullBucket(rate, now),
     };
     const a = this.#side(allocation, ask.session);
     const b = this.#side(allocation, session);
@@ -557,17 +557,10 @@ export class RelayService {
       this.#end(allocation, 'quota');
       return false;
     }
-    const now = this.#deps.clock.now();
-    const rate = allocation.rate;
-    let tokens = allocation.tokens + ((now - allocation.tokensAt) * rate) / SECOND;
-    if (tokens > rate) tokens = rate;
-    allocation.tokensAt = now;
-    if (tokens < length) {
-      allocation.tokens = tokens;
+    if (takeTokens(allocation.bucket, this.#deps.clock.now(), allocation.rate, length) > 0) {
       this.stats.dropped.rate++;
       return false;
     }
-    allocation.tokens = tokens - length;
     allocation.bytesLeft -= length;
     return true;
   }
