@@ -32,7 +32,6 @@ import {
   bytesEqual,
   CONNECTIVITY_KEY_BYTES,
   connectivityMac,
-  DATAGRAM_TYPE_DATA,
   DATAGRAM_TYPE_RELAY_BIND_ACK,
   DEVICE_ID_BYTES,
   DecodeError,
@@ -40,9 +39,11 @@ import {
   encodeRelayBind,
   encodeRelayData,
   isNormalisedUsername,
+  isPeerDatagramType,
   MAX_DATAGRAM_LENGTH,
   MAX_PROBE_ENDPOINTS,
   MAX_RELAY_DATA_LENGTH,
+  MIN_PEER_DATAGRAM_LENGTH,
   MIN_RELAY_DATA_LENGTH,
   type PacketBodies,
   type PacketBody,
@@ -166,8 +167,6 @@ const reply = (requestId: number, body: PacketBody): CoreAction => ({ kind: 'rep
 const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const SECOND = 1_000;
 const SECRET_BYTES = 32;
-/** [RELAY-TCP-1] The shortest channel datagram (03 CHAN-DGRAM-3: header 13 and tag 16). */
-const MIN_CHANNEL_DATAGRAM_LENGTH = MIN_RELAY_DATA_LENGTH - RELAY_DATA_HEADER_LENGTH;
 /** id (8) || counter (8) || address (16 at most) || port (2): the cookie's input. */
 const COOKIE_INPUT_MAX = ALLOCATION_ID_BYTES + 8 + 16 + 2;
 
@@ -390,16 +389,18 @@ export class RelayService {
 
   /**
    * [RELAY-TCP-1] A RelayFrame from a node: one datagram of a side this channel owns, which becomes
-   * TCP-bound; forwarded to the other side. A malformed frame throws DecodeError (the channel closes);
+   * TCP-bound; forwarded to the other side (an empty datagram is a TCP bind: nothing is forwarded). A malformed frame throws DecodeError (the channel closes);
    * a frame for an allocation that is not this channel's is discarded.
    */
   frame(session: Session, body: PacketBodies['relayFrame']): void {
     const id = allocationIdOf(body.allocationId, 'RelayFrame.allocation_id');
     const datagram = body.datagram;
-    if (datagram.length < MIN_CHANNEL_DATAGRAM_LENGTH || datagram.length > MAX_DATAGRAM_LENGTH) {
+    // [RELAY-TCP-1] empty: a TCP bind; otherwise a peer datagram.
+    const bindOnly = datagram.length === 0;
+    if (!bindOnly && (datagram.length < MIN_PEER_DATAGRAM_LENGTH || datagram.length > MAX_DATAGRAM_LENGTH)) {
       throw new DecodeError(ErrorCode.MALFORMED, `RelayFrame.datagram: ${datagram.length} bytes`);
     }
-    if (datagram[0] !== DATAGRAM_TYPE_DATA) {
+    if (!bindOnly && !isPeerDatagramType(datagram[0]!)) {
       throw new DecodeError(ErrorCode.MALFORMED, `RelayFrame.datagram: type ${datagram[0]}`);
     }
     this.stats.framesIn++;
@@ -413,6 +414,7 @@ export class RelayService {
     side.address = undefined;
     side.host = '';
     side.port = 0;
+    if (bindOnly) return;
     const to = side.other;
     if (!this.#admit(side.allocation, to, datagram.length)) return;
     if (to.binding === UDP_BOUND) {
@@ -511,7 +513,7 @@ export class RelayService {
     if (
       n < MIN_RELAY_DATA_LENGTH ||
       n > MAX_RELAY_DATA_LENGTH ||
-      bytes[RELAY_DATA_HEADER_LENGTH] !== DATAGRAM_TYPE_DATA
+      !isPeerDatagramType(bytes[RELAY_DATA_HEADER_LENGTH]!)
     ) {
       this.stats.dropped.malformed++;
       return false;

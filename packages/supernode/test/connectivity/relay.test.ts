@@ -525,6 +525,26 @@ describe('relay data [RELAY-DATA-1] [RELAY-DATA-2] [NAT-AMP-1] [NAT-AMP-3]', () 
     expect(h.relay.stats.forwardedBytes).toBe(29 + 200 + 1_200 + 300);
   });
 
+  it('[RELAY-DATA-2] [RELAY-TCP-1] [NAT-DGRAM-1] a session handshake datagram (0x08) is a peer datagram: carried over UDP and in frames, unaltered', async () => {
+    const h = harness();
+    const { bob, a, b } = await boundPair(h);
+    const handshake = channelDatagram(1_200, 0x44);
+    handshake[0] = 0x08;
+    expect(h.relay.onData(encodeRelayData(a.allocationId, handshake), ALICE)).toBe(true);
+    const out = h.sent.pop()!;
+    expect(out.to).toEqual(BOB);
+    expect(bytesEqual(out.data.subarray(9), handshake)).toBe(true);
+    // from bob's channel as a RelayFrame: forwarded as relay data to alice
+    h.relay.frame(bob, { allocationId: b.allocationId, datagram: handshake });
+    const back = h.sent.pop()!;
+    expect(back.to).toEqual(ALICE);
+    expect(bytesEqual(back.data.subarray(9), handshake)).toBe(true);
+    // other types are not peer datagrams: 0x07 (a punch) in a frame is MALFORMED
+    const punch = channelDatagram(64);
+    punch[0] = 0x07;
+    expect(() => h.relay.frame(bob, { allocationId: b.allocationId, datagram: punch })).toThrow(DecodeError);
+  });
+
   it('[RELAY-DATA-1] [NAT-AMP-3] data from a source that is not the side bound one, or before any bind, is dropped', async () => {
     const h = harness();
     const [a, b] = await pair(h, session('alice', 1), session('bob', 2));
@@ -772,6 +792,23 @@ describe('relay frames [RELAY-TCP-1] [RELAY-DATA-2]', () => {
       expect(error).toBeInstanceOf(DecodeError);
       expect([ErrorCode.MALFORMED, ErrorCode.MISSING_FIELD]).toContain((error as DecodeError).code);
     }
+  });
+
+  it('[RELAY-TCP-1] [RELAY-TCP-2] an empty frame is a TCP bind: the side becomes TCP-bound, nothing is forwarded or counted', async () => {
+    const h = harness({ relayPolicy: { allocationBytes: 1_000, allocationBytesPerS: 1_000_000 } });
+    const { bob, a, b } = await boundPair(h);
+    const before = { ...h.relay.stats };
+    h.relay.frame(bob, { allocationId: b.allocationId, datagram: new Uint8Array(0) });
+    expect(h.sent).toEqual([]);
+    expect(h.relay.stats.forwardedDatagrams).toBe(before.forwardedDatagrams);
+    expect(h.relay.stats.forwardedBytes).toBe(before.forwardedBytes);
+    // bob's UDP source is no longer bound; alice's data now reaches bob's channel as a frame
+    expect(h.relay.onData(encodeRelayData(b.allocationId, channelDatagram(64)), BOB)).toBe(false);
+    expect(h.relay.onData(encodeRelayData(a.allocationId, channelDatagram(900)), ALICE)).toBe(true);
+    expect(bob.notices.length).toBe(1);
+    // the 900 bytes counted; the bind did not (1,000 - 900 = 100 left: a 101-byte datagram ends it)
+    expect(h.relay.onData(encodeRelayData(a.allocationId, channelDatagram(101)), ALICE)).toBe(false);
+    expect(h.relay.stats.dropped.quota).toBe(1);
   });
 
   it('[RELAY-DATA-2] a TCP side whose channel cannot take the frame drops the datagram', async () => {

@@ -40,7 +40,19 @@ export const RELAY_COOKIE_BYTES = 16;
 export const CONNECTIVITY_MAC_BYTES = 16;
 /** [RELAY-DATA-1] Relay data: the type, the allocation id, then one whole channel datagram. */
 export const RELAY_DATA_HEADER_LENGTH = 1 + ALLOCATION_ID_BYTES;
-export const MIN_RELAY_DATA_LENGTH = RELAY_DATA_HEADER_LENGTH + 29;
+/**
+ * The peers' own datagrams, which a relay carries unread (RELAY-DATA-2, RELAY-TCP-1): the datagram channel's
+ * (type 0x01, 03 CHAN-DGRAM-3) and the peer session's handshake (type 0x08, 09-node.md). 29 bytes is the
+ * shortest channel datagram (a 13-byte header and a 16-byte tag); a relay checks no more than the type and
+ * the length bounds.
+ */
+export const DATAGRAM_TYPE_SESSION_HANDSHAKE = 0x08;
+export const MIN_PEER_DATAGRAM_LENGTH = 29;
+/** [NAT-DGRAM-1] The types a relay carries between peers: 0x01 and 0x08. */
+export function isPeerDatagramType(type: number): boolean {
+  return type === DATAGRAM_TYPE_DATA || type === DATAGRAM_TYPE_SESSION_HANDSHAKE;
+}
+export const MIN_RELAY_DATA_LENGTH = RELAY_DATA_HEADER_LENGTH + MIN_PEER_DATAGRAM_LENGTH;
 export const MAX_RELAY_DATA_LENGTH = RELAY_DATA_HEADER_LENGTH + MAX_DATAGRAM_LENGTH;
 /** [NAT-PUNCH-6] A punch datagram: exactly 30 bytes. */
 export const PUNCH_LENGTH = 30;
@@ -149,7 +161,7 @@ export function decodeConnectivityDatagram(bytes: Uint8Array): ConnectivityDatag
     }
     case DATAGRAM_TYPE_RELAY_DATA: {
       checkLength(bytes, MIN_RELAY_DATA_LENGTH, MAX_RELAY_DATA_LENGTH, 'relay data');
-      if (bytes[RELAY_DATA_HEADER_LENGTH] !== DATAGRAM_TYPE_DATA)
+      if (!isPeerDatagramType(bytes[RELAY_DATA_HEADER_LENGTH]!))
         fail(ErrorCode.MALFORMED, `relay data: inner type ${bytes[RELAY_DATA_HEADER_LENGTH]}`);
       return {
         type,
@@ -253,8 +265,8 @@ export function relayBindAuthentic(suite: CryptoSuite, allocationKey: Uint8Array
  */
 export function encodeRelayData(allocationId: Uint8Array, inner: Uint8Array): Uint8Array {
   exact(allocationId, ALLOCATION_ID_BYTES, 'allocation id');
-  if (inner.length < 29 || inner.length > MAX_DATAGRAM_LENGTH || inner[0] !== DATAGRAM_TYPE_DATA)
-    throw new ApiMisuse('relay data: not a channel datagram');
+  if (inner.length < MIN_PEER_DATAGRAM_LENGTH || inner.length > MAX_DATAGRAM_LENGTH || !isPeerDatagramType(inner[0]!))
+    throw new ApiMisuse('relay data: not a peer datagram');
   const out = new Uint8Array(RELAY_DATA_HEADER_LENGTH + inner.length);
   out[0] = DATAGRAM_TYPE_RELAY_DATA;
   out.set(allocationId, 1);

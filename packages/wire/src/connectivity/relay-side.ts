@@ -2,7 +2,7 @@
  * A node's side of a relay allocation (spec/08-connectivity.md §7) as a sans-I/O state machine:
  * `RelaySide` is given the node's RelayAllocateReply and the time it arrived, and answers `start`, timer
  * ticks, received datagrams and RelayFrames with actions (send these bytes to the relay; wake me at T; the
- * side is bound; binding failed; hand this channel datagram to the datagram channel; refresh the
+ * side is bound; binding failed; hand this peer datagram to the datagram channel or session; refresh the
  * allocation). Nothing here reads a clock, sets a timer, touches a socket or a channel: the node package
  * and the tests drive the same implementation.
  *
@@ -24,7 +24,10 @@
  *                                                  endpoint and only with this side's id ([RELAY-DATA-3])
  *   frame(inner)                any but closed     the RelayFrame body; the relay makes the side TCP-bound
  *                                                  ([RELAY-TCP-1]): state tcp, no keepalive binds
- *   onFrame(body)               any but closed     deliver, only with this side's id ([RELAY-DATA-3])
+ *   bindTcp()                   any but closed     an empty frame, the TCP bind, sent at once when the
+ *                                                  side turns to frames ([RELAY-TCP-2]): state tcp
+ *   onFrame(body)               any but closed     deliver, only with this side's id and a datagram
+ *                                                  ([RELAY-DATA-3]; an empty one is discarded)
  *   half the lifetime           any but closed     `refresh` ([RELAY-ALLOC-3]); `refreshed` records the
  *                                                  granted lifetime; the lifetime over: `expired`, closed
  *   (* bound: a keepalive bind in flight; the side stays bound meanwhile)
@@ -42,7 +45,7 @@
  */
 import { bytesEqual } from '../codec/bytes.js';
 import type { CryptoSuite } from '../crypto/suite.js';
-import { DATAGRAM_TYPE_DATA, MAX_DATAGRAM_LENGTH } from '../datagram/channel.js';
+import { MAX_DATAGRAM_LENGTH } from '../datagram/channel.js';
 import { ApiMisuse, DecodeError, ErrorCode } from '../errors.js';
 import { parley } from '../gen/parley.js';
 import type { PacketBodies } from '../packet/packet.js';
@@ -52,7 +55,9 @@ import {
   DATAGRAM_TYPE_RELAY_DATA,
   encodeRelayBind,
   encodeRelayData,
+  isPeerDatagramType,
   MAX_RELAY_DATA_LENGTH,
+  MIN_PEER_DATAGRAM_LENGTH,
   MIN_RELAY_DATA_LENGTH,
   RELAY_BIND_LENGTH,
   RELAY_COOKIE_BYTES,
@@ -97,7 +102,7 @@ export type RelayAction =
   | { readonly kind: 'bound' }
   /** [RELAY-BIND-3] A bind went unanswered to the end of its schedule: use RelayFrames (`frame`) instead. */
   | { readonly kind: 'failed' }
-  /** [RELAY-DATA-3] A channel datagram from the peer: hand it to the datagram channel, which authenticates it. */
+  /** [RELAY-DATA-3] A peer datagram (0x01 or 0x08): hand it to the datagram channel or session, which authenticates it. */
   | { readonly kind: 'deliver'; readonly inner: Uint8Array; readonly via: 'udp' | 'tcp' }
   /** [RELAY-ALLOC-3] Half the lifetime has passed: send RelayRefresh {allocation id, `lifetimeS`}. */
   | { readonly kind: 'refresh'; readonly lifetimeS: number }
@@ -156,11 +161,10 @@ const malformed = (detail: string): never => {
   throw new DecodeError(ErrorCode.MALFORMED, `RelayAllocateReply.${detail}`);
 };
 
-/** Whether `inner` is a channel datagram relay data and RelayFrames may carry ([RELAY-TCP-1], [NAT-DGRAM-3]). */
+/** Whether `inner` is a peer datagram relay data and RelayFrames may carry ([RELAY-TCP-1], [NAT-DGRAM-3]). */
 function checkInner(inner: Uint8Array): void {
-  const min = MIN_RELAY_DATA_LENGTH - RELAY_DATA_HEADER_LENGTH;
-  if (inner.length < min || inner.length > MAX_DATAGRAM_LENGTH || inner[0] !== DATAGRAM_TYPE_DATA) {
-    throw new ApiMisuse(`relay: not a channel datagram (${inner.length} bytes, type ${inner[0]})`);
+  if (inner.length < MIN_PEER_DATAGRAM_LENGTH || inner.length > MAX_DATAGRAM_LENGTH || !isPeerDatagramType(inner[0]!)) {
+    throw new ApiMisuse(`relay: not a peer datagram (${inner.length} bytes, type ${inner[0]})`);
   }
 }
 
@@ -322,7 +326,7 @@ export class RelaySide {
     const type = bytes[0];
     if (type === DATAGRAM_TYPE_RELAY_DATA) {
       if (bytes.length < MIN_RELAY_DATA_LENGTH || bytes.length > MAX_RELAY_DATA_LENGTH) return [];
-      if (bytes[RELAY_DATA_HEADER_LENGTH] !== DATAGRAM_TYPE_DATA) return [];
+      if (!isPeerDatagramType(bytes[RELAY_DATA_HEADER_LENGTH]!)) return [];
       if (!bytesEqual(bytes.subarray(1, RELAY_DATA_HEADER_LENGTH), this.allocationId)) return [];
       return [{ kind: 'deliver', inner: bytes.subarray(RELAY_DATA_HEADER_LENGTH), via: 'udp' }];
     }
@@ -359,9 +363,9 @@ export class RelaySide {
   }
 
   /**
-   * [RELAY-DATA-3] Relay data carrying `inner` (a type 0x01 channel datagram of 29..1,200 bytes) with this
+   * [RELAY-DATA-3] Relay data carrying `inner` (a peer datagram, type 0x01 or 0x08, of 29..1,200 bytes) with this
    * side's own allocation id, to send to the relay endpoint it bound at. Throws ApiMisuse when the side is
-   * not bound over UDP (see `bound`; use `frame` then) or `inner` is not a channel datagram.
+   * not bound over UDP (see `bound`; use `frame` then) or `inner` is not a peer datagram.
    */
   wrap(inner: Uint8Array): RelayAction & { kind: 'send' } {
     if (this.#state !== 'bound' || this.relay === undefined) {
@@ -374,7 +378,7 @@ export class RelaySide {
    * [RELAY-TCP-1] The RelayFrame body carrying `inner` for the TCP path (a notice on the node's channel to
    * the relay, `requestId` 0). Sending it makes the side TCP-bound at the relay, replacing a UDP binding:
    * the state becomes `tcp`, a bind in flight is abandoned and no keepalive binds are sent (a later
-   * `rebind` moves the side back to UDP). Throws ApiMisuse when `inner` is not a channel datagram.
+   * `rebind` moves the side back to UDP). Throws ApiMisuse when `inner` is not a peer datagram.
    */
   frame(inner: Uint8Array): RelayFrameBody {
     if (this.#state === 'closed') throw new ApiMisuse('relay side: closed');
@@ -385,12 +389,26 @@ export class RelaySide {
   }
 
   /**
+   * [RELAY-TCP-2] The TCP bind (a RelayFrame with an empty datagram) to send at once when this side starts
+   * using frames, so that the relay forwards the peer's datagrams to the channel before this side has
+   * anything to send. The state becomes `tcp`, as with `frame`.
+   */
+  bindTcp(): RelayFrameBody {
+    if (this.#state === 'closed') throw new ApiMisuse('relay side: closed');
+    this.#pending = undefined;
+    this.#state = 'tcp';
+    return { allocationId: this.allocationId, datagram: new Uint8Array(0) };
+  }
+
+  /**
    * [RELAY-DATA-3] A RelayFrame that arrived on the node's channel to the relay (the driver hands only
    * those): `deliver` when it carries this side's own allocation id; otherwise nothing.
    */
   onFrame(body: RelayFrameBody): RelayAction[] {
     if (this.#state === 'idle' || this.#state === 'closed') return [];
     if (!bytesEqual(body.allocationId, this.allocationId)) return [];
+    // [RELAY-TCP-2] a relay never sends an empty frame: discarded.
+    if (body.datagram.length === 0) return [];
     return [{ kind: 'deliver', inner: body.datagram, via: 'tcp' }];
   }
 

@@ -18,12 +18,14 @@ import {
   DATAGRAM_TYPE_RELAY_BIND,
   DATAGRAM_TYPE_RELAY_BIND_ACK,
   DATAGRAM_TYPE_RELAY_DATA,
+  DATAGRAM_TYPE_SESSION_HANDSHAKE,
   decodeConnectivityDatagram,
   encodeProbe,
   encodeProbeReply,
   encodePunch,
   encodeRelayBind,
   encodeRelayData,
+  isPeerDatagramType,
   MAX_PROBE_LENGTH,
   MAX_RELAY_DATA_LENGTH,
   MIN_PROBE_LENGTH,
@@ -370,7 +372,7 @@ describe('the order of the checks and every length bound [NAT-DGRAM-2]', () => {
     }
   });
 
-  it('[NAT-DGRAM-2] the field checks: family 4|6, port not 0, inner type 0x01, no unknown punch flag: MALFORMED', () => {
+  it('[NAT-DGRAM-2] the field checks: family 4|6, port not 0, inner type 0x01 or 0x08, no unknown punch flag: MALFORMED', () => {
     const reply = encodeProbeReply(filled(12, 1), { address: filled(4, 9), port: 80 }, filled(8, 2), 64);
     for (const family of [0, 5, 16, 255]) {
       const b = reply.slice();
@@ -385,11 +387,15 @@ describe('the order of the checks and every length bound [NAT-DGRAM-2]', () => {
     expect(decodeCode(v6)).toBeUndefined();
 
     const data = encodeRelayData(filled(8, 3), validAt(DATAGRAM_TYPE_DATA, 29));
-    for (const inner of [0, 2, 6, 255]) {
+    for (let inner = 0; inner < 256; inner++) {
       const b = data.slice();
       b[RELAY_DATA_HEADER_LENGTH] = inner;
-      expect(decodeCode(b), `inner type ${inner}`).toBe(ErrorCode.MALFORMED);
+      // [NAT-DGRAM-1] the peers' own datagrams: the channel's (0x01) and the session handshake's (0x08).
+      expect(decodeCode(b), `inner type ${inner}`).toBe(isPeerDatagramType(inner) ? undefined : ErrorCode.MALFORMED);
     }
+    expect([0x01, 0x08].every(isPeerDatagramType)).toBe(true);
+    expect(() => encodeRelayData(filled(8, 3), validAt(DATAGRAM_TYPE_SESSION_HANDSHAKE, 29))).not.toThrow();
+    expect(() => encodeRelayData(filled(8, 3), validAt(0x07, 29))).toThrow(ApiMisuse);
 
     const punch = encodePunch(suite, filled(32, 4), filled(12, 5), 0);
     for (let f = 0; f < 256; f++) {

@@ -682,12 +682,34 @@ describe('RelaySide: data [RELAY-DATA-3]', () => {
     // not a channel datagram: refused (the relay would close the channel, RELAY-TCP-1)
     expect(() => s.frame(Uint8Array.of(2, ...new Array(39).fill(0)))).toThrow(ApiMisuse);
     expect(() => s.frame(inner(1, 28))).toThrow(ApiMisuse);
+    // [RELAY-TCP-1] a session handshake datagram (0x08) is a peer datagram too
+    const hs = inner(7);
+    hs[0] = 0x08;
+    expect(s.frame(hs).datagram).toEqual(hs);
     const back = s.rebind(T0 + 3 * RELAY_KEEPALIVE_MS + 1);
     expect(parseBind(sends(back)[0]!.datagram)).toMatchObject({ counter: 2n });
     s.onDatagram(ack(KEY_A, ID_A, 2n, c), RELAY, T0 + 3 * RELAY_KEEPALIVE_MS + 2);
     s.onDatagram(ack(KEY_A, ID_A, 2n, ZERO), RELAY, T0 + 3 * RELAY_KEEPALIVE_MS + 3);
     expect(s.bound).toBe(true);
     expect(() => s.wrap(inner(1, 29))).not.toThrow();
+  });
+
+  it('[RELAY-TCP-2] bindTcp(): an empty frame with the own id that makes the side TCP-bound; an empty frame from the relay is discarded', () => {
+    const s = side();
+    s.start(T0);
+    const body = s.bindTcp();
+    expect(body.allocationId).toEqual(ID_A);
+    expect(body.datagram.length).toBe(0);
+    expect(s.state).toBe('tcp');
+    expect(s.bound).toBe(false);
+    // no binds in flight any more: a timer brings no retransmission
+    expect(sends(s.onTimer(T0 + 600))).toEqual([]);
+    expect(s.onFrame({ allocationId: ID_A, datagram: new Uint8Array(0) })).toEqual([]);
+    expect(s.onFrame({ allocationId: ID_A, datagram: inner(2) })).toEqual([
+      { kind: 'deliver', inner: inner(2), via: 'tcp' },
+    ]);
+    s.close();
+    expect(() => s.bindTcp()).toThrow(ApiMisuse);
   });
 
   it('[RELAY-ALLOC-3] refresh at half the lifetime; refreshed() moves the end; released or expired, nothing is accepted', () => {
