@@ -71,7 +71,7 @@ for (const base of ['packages', 'conformance']) {
 }
 const citations = new Map();
 const citedUnknown = new Set();
-const TOKEN = /\b([A-Z]+-[A-Z0-9]+-\d+)\b/g;
+const TOKEN = /\b([A-Z][A-Z0-9]*-[A-Z0-9]+-\d+)\b/g;
 for (const p of testFiles) {
   const text = readFileSync(p, 'utf8');
   for (const m of text.matchAll(TOKEN)) {

@@ -1,6 +1,6 @@
 // Parsing of requirement ids in spec chapters (spec/README.md, "Requirement ids"). Shared by
 // scripts/spec-coverage.mjs and the conformance harness's coverage matrix.
-export const ID = /^\s*(?:[-*+]|\d+\.)?\s*\**\[([A-Z]+-[A-Z0-9]+-\d+)\]/;
+export const ID = /^\s*(?:[-*+]|\d+\.)?\s*\**\[([A-Z][A-Z0-9]*-[A-Z0-9]+-\d+)\]/;
 export const LEVELS = [
   ['MUST', /\b(MUST(?: NOT)?|REQUIRED|SHALL(?: NOT)?)\b/],
   ['SHOULD', /\b(SHOULD(?: NOT)?|(?:NOT )?RECOMMENDED)\b/],

@@ -17,6 +17,7 @@ import { decodePacket, encodePacket, type Packet } from '../src/packet/packet.js
 import { hex, packetArbitrary } from './arbitraries.js';
 import { channelTargets } from './channel-targets.js';
 import { connectivityTargets } from './connectivity-targets.js';
+import { e2eTargets } from './e2e-targets.js';
 import { loginTargets } from './login-targets.js';
 import { supernodeTargets } from './supernode-targets.js';
 import { decoderTarget, type FuzzTarget } from './target.js';
@@ -54,6 +55,7 @@ export const targets: readonly FuzzTarget<unknown>[] = [
   ...loginTargets(decodePacketAndReencode),
   ...supernodeTargets(decodePacketAndReencode),
   ...connectivityTargets(decodePacketAndReencode),
+  ...e2eTargets,
 ];
 
 /** A glob of `*` and `?` as a matcher of target names. */

@@ -20,6 +20,16 @@ import {
   verifyAttestation,
 } from '../src/connectivity/attestation.js';
 import {
+  associatedData,
+  bundleKeys,
+  createPrekeys,
+  encodeE2eMessage,
+  generateX25519,
+  RatchetSession,
+  senderIdentity,
+  x3dhInitiate,
+} from '../src/e2e/index.js';
+import {
   buildHandshakePayload,
   type CryptoSuite,
   certifiedPayloadCodec,
@@ -3348,6 +3358,140 @@ function connectivityFile(suite: CryptoSuite): object {
 // The whole set
 
 /** Every vector file, by file name (without `.json`), as a JSON value. Pure: the suite is the only input. */
+
+// ---- e2e.json: X3DH and the first messages of a Double Ratchet session (spec/10-e2e.md) ------------------------
+
+/** A Random that draws from `inner` and records every draw (the vectors publish the private keys drawn). */
+function recordingRandom(inner: Random): Random & { draws: Uint8Array[] } {
+  const draws: Uint8Array[] = [];
+  return {
+    draws,
+    randomBytes(length: number): Uint8Array {
+      const b = inner.randomBytes(length);
+      draws.push(Uint8Array.from(b));
+      return b;
+    },
+  };
+}
+
+function e2eFile(suite: CryptoSuite): object {
+  const seed = 'parley/vectors/e2e';
+  const pki = makePki(suite, seed);
+  const random = seededRandom(`${seed}/values`);
+  const bobKey = generateSigningKey(suite, random);
+  const deviceBob = random.randomBytes(16);
+  const bobCert = issueCertificate(suite, pki.login, {
+    subject: 'bob',
+    subjectKey: bobKey.publicKey,
+    deviceId: deviceBob,
+    role: Role.ROLE_USER,
+    serial: 1002,
+    notBefore: USER_NB,
+    notAfter: USER_NA,
+  });
+  const cert = (signed: Uint8Array) => decodeCertificate(decodeSigned(signed).body);
+  const aliceCertificate = cert(pki.userCert);
+  const bobCertificate = cert(bobCert);
+  const ikA = generateX25519(suite, random);
+  const ikB = generateX25519(suite, random);
+  const prekeysA = createPrekeys(suite, random, {
+    seed: pki.user.seed,
+    deviceId: pki.deviceUser,
+    identityDhKey: ikA.publicKey,
+    signedPrekeyId: 1,
+    firstOneTimeId: 1,
+    count: 1,
+    nowMs: USER_NB,
+  });
+  const prekeysB = createPrekeys(suite, random, {
+    seed: bobKey.seed,
+    deviceId: deviceBob,
+    identityDhKey: ikB.publicKey,
+    signedPrekeyId: 7,
+    firstOneTimeId: 42,
+    count: 1,
+    nowMs: USER_NB,
+  });
+  const alice = {
+    username: 'alice',
+    deviceId: pki.deviceUser,
+    identityDh: ikA,
+    signedPrekey: prekeysA.upload.signedPrekey,
+  };
+  const bob = { username: 'bob', deviceId: deviceBob, identityDh: ikB, signedPrekey: prekeysB.upload.signedPrekey };
+  const secretsB = {
+    signedPrekey: (id: number) => (id === 7 ? prekeysB.signed.keyPair.privateKey : undefined),
+    oneTimePrekey: (id: number) => (id === 42 ? prekeysB.oneTime[0]!.keyPair.privateKey : undefined),
+  };
+  const bundle = bundleKeys(suite, bobCertificate, prekeysB.upload.signedPrekey, prekeysB.upload.oneTimePrekeys[0]);
+  const ra = recordingRandom(seededRandom(`${seed}/alice`));
+  const rb = recordingRandom(seededRandom(`${seed}/bob`));
+  const sessionA = RatchetSession.initiate(suite, ra, alice, bundle);
+  const [ekA, ratchetA1] = ra.draws;
+  const text = new TextEncoder();
+  const m1 = sessionA.encrypt(text.encode('Hello, Bob.'), ra);
+  const identityA = senderIdentity(suite, aliceCertificate, prekeysA.upload.signedPrekey);
+  const { session: sessionB, plaintext: p1 } = RatchetSession.respond(
+    suite,
+    rb,
+    bob,
+    secretsB,
+    identityA,
+    m1.prekey as never,
+  );
+  const m2 = sessionB.encrypt(text.encode('Hello, Alice.'), rb);
+  const ratchetB1 = rb.draws[0]!;
+  const p2 = sessionA.decrypt(m2.ratchet as never, ra);
+  const ad = associatedData({ username: 'alice', deviceId: pki.deviceUser, identityDhKey: ikA.publicKey }, bundle.peer);
+  const sk = x3dhInitiate(suite, ikA, { privateKey: ekA!, publicKey: suite.x25519PublicKey(ekA!) }, bundle);
+  const messageJson = (m: ReturnType<typeof sessionA.encrypt>, plaintext: Uint8Array, ratchetPrivate: Uint8Array) => {
+    const r = (m.prekey?.message ?? m.ratchet)!;
+    return {
+      e2eMessage: hex(encodeE2eMessage(m)),
+      header: hex(r.header!),
+      ciphertext: hex(r.ciphertext!),
+      senderRatchetPrivate: hex(ratchetPrivate),
+      plaintext: new TextDecoder().decode(plaintext),
+    };
+  };
+  return {
+    requirements: ['E2E-X3DH-2', 'E2E-X3DH-5', 'E2E-RATCHET-1', 'E2E-RATCHET-2', 'E2E-RATCHET-3', 'E2E-RATCHET-4'],
+    generator: GENERATOR,
+    seed,
+    description:
+      'X3DH (10 §4) with a one-time prekey, then the first message of each side (10 §5). The private keys are published so that ' +
+      'an implementation can recompute SK, AD, the root and chain keys, each message key and the AEAD from the text of the chapter.',
+    certificates: {
+      alice: hex(pki.userCert),
+      bob: hex(bobCert),
+      login: hex(pki.loginCert),
+      root: hex(pki.root.publicKey),
+    },
+    alice: {
+      username: 'alice',
+      deviceId: hex(pki.deviceUser),
+      identityDhPrivate: hex(ikA.privateKey),
+      identityDhPublic: hex(ikA.publicKey),
+      signedPrekey: hex(prekeysA.upload.signedPrekey),
+      ephemeralPrivate: hex(ekA!),
+    },
+    bob: {
+      username: 'bob',
+      deviceId: hex(deviceBob),
+      identityDhPrivate: hex(ikB.privateKey),
+      identityDhPublic: hex(ikB.publicKey),
+      signedPrekey: hex(prekeysB.upload.signedPrekey),
+      signedPrekeyId: 7,
+      signedPrekeyPrivate: hex(prekeysB.signed.keyPair.privateKey),
+      oneTimePrekeyId: 42,
+      oneTimePrekeyPrivate: hex(prekeysB.oneTime[0]!.keyPair.privateKey),
+    },
+    sk: hex(sk),
+    ad: hex(ad),
+    messages: [messageJson(m1, p1, ratchetA1!), messageJson(m2, p2, ratchetB1)],
+  };
+}
+
 export function generateVectors(suite: CryptoSuite): Record<string, object> {
   const hs = handshake(suite);
   return {
@@ -3360,6 +3504,7 @@ export function generateVectors(suite: CryptoSuite): Record<string, object> {
     login: loginFile(suite),
     supernode: supernodeFile(suite),
     connectivity: connectivityFile(suite),
+    e2e: e2eFile(suite),
   };
 }
 

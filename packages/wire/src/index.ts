@@ -17,6 +17,7 @@ export * from './codec/index.js';
 export * from './connectivity/index.js';
 export * from './crypto/index.js';
 export * from './datagram/index.js';
+export * from './e2e/index.js';
 export * from './errors.js';
 export * from './framing/stream.js';
 export { parley } from './gen/parley.js';

@@ -1808,6 +1808,245 @@ export namespace parley {
             type $Shape = parley.v1.RevocationListPage.$Properties;
         }
 
+        interface IRatchetHeader extends parley.v1.RatchetHeader.$Properties {
+        }
+
+        class RatchetHeader {
+            constructor(properties?: parley.v1.RatchetHeader.$Properties);
+            $unknowns?: Uint8Array[];
+            dh: Uint8Array;
+            pn: number;
+            n: number;
+            static create(properties: parley.v1.RatchetHeader.$Shape): parley.v1.RatchetHeader & parley.v1.RatchetHeader.$Shape;
+            static create(properties?: parley.v1.RatchetHeader.$Properties): parley.v1.RatchetHeader;
+            static encode(message: parley.v1.RatchetHeader.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.RatchetHeader & parley.v1.RatchetHeader.$Shape;
+        }
+
+        namespace RatchetHeader {
+            interface $Properties {
+                dh?: (Uint8Array|null);
+                pn?: (number|null);
+                n?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.RatchetHeader.$Properties;
+        }
+
+        interface IRatchetMessage extends parley.v1.RatchetMessage.$Properties {
+        }
+
+        class RatchetMessage {
+            constructor(properties?: parley.v1.RatchetMessage.$Properties);
+            $unknowns?: Uint8Array[];
+            header: Uint8Array;
+            ciphertext: Uint8Array;
+            static create(properties: parley.v1.RatchetMessage.$Shape): parley.v1.RatchetMessage & parley.v1.RatchetMessage.$Shape;
+            static create(properties?: parley.v1.RatchetMessage.$Properties): parley.v1.RatchetMessage;
+            static encode(message: parley.v1.RatchetMessage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.RatchetMessage & parley.v1.RatchetMessage.$Shape;
+        }
+
+        namespace RatchetMessage {
+            interface $Properties {
+                header?: (Uint8Array|null);
+                ciphertext?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.RatchetMessage.$Properties;
+        }
+
+        interface IPrekeyMessage extends parley.v1.PrekeyMessage.$Properties {
+        }
+
+        class PrekeyMessage {
+            constructor(properties?: parley.v1.PrekeyMessage.$Properties);
+            $unknowns?: Uint8Array[];
+            senderSignedPrekey: Uint8Array;
+            ephemeralKey: Uint8Array;
+            signedPrekeyId: number;
+            oneTimePrekeyId: number;
+            message?: (parley.v1.RatchetMessage.$Properties|null);
+            static create(properties: parley.v1.PrekeyMessage.$Shape): parley.v1.PrekeyMessage & parley.v1.PrekeyMessage.$Shape;
+            static create(properties?: parley.v1.PrekeyMessage.$Properties): parley.v1.PrekeyMessage;
+            static encode(message: parley.v1.PrekeyMessage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.PrekeyMessage & parley.v1.PrekeyMessage.$Shape;
+        }
+
+        namespace PrekeyMessage {
+            interface $Properties {
+                senderSignedPrekey?: (Uint8Array|null);
+                ephemeralKey?: (Uint8Array|null);
+                signedPrekeyId?: (number|null);
+                oneTimePrekeyId?: (number|null);
+                message?: (parley.v1.RatchetMessage.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.PrekeyMessage.$Properties;
+        }
+
+        interface IE2eMessage extends parley.v1.E2eMessage.$Properties {
+        }
+
+        class E2eMessage {
+            constructor(properties?: parley.v1.E2eMessage.$Properties);
+            $unknowns?: Uint8Array[];
+            prekey?: (parley.v1.PrekeyMessage.$Properties|null);
+            ratchet?: (parley.v1.RatchetMessage.$Properties|null);
+            body?: ("prekey"|"ratchet");
+            static create(properties: parley.v1.E2eMessage.$Shape): parley.v1.E2eMessage & parley.v1.E2eMessage.$Shape;
+            static create(properties?: parley.v1.E2eMessage.$Properties): parley.v1.E2eMessage;
+            static encode(message: parley.v1.E2eMessage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.E2eMessage & parley.v1.E2eMessage.$Shape;
+        }
+
+        namespace E2eMessage {
+            interface $Properties {
+                prekey?: (parley.v1.PrekeyMessage.$Properties|null);
+                ratchet?: (parley.v1.RatchetMessage.$Properties|null);
+                body?: ("prekey"|"ratchet");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              prekey?: parley.v1.PrekeyMessage.$Shape|null;
+              ratchet?: parley.v1.RatchetMessage.$Shape|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ body?: undefined; prekey?: null; ratchet?: null }|{ body?: "prekey"; prekey: parley.v1.PrekeyMessage.$Shape; ratchet?: null }|{ body?: "ratchet"; prekey?: null; ratchet: parley.v1.RatchetMessage.$Shape })
+            );
+        }
+
+        interface IDeviceMessage extends parley.v1.DeviceMessage.$Properties {
+        }
+
+        class DeviceMessage {
+            constructor(properties?: parley.v1.DeviceMessage.$Properties);
+            $unknowns?: Uint8Array[];
+            recipientDeviceId: Uint8Array;
+            message?: (parley.v1.E2eMessage.$Properties|null);
+            static create(properties: parley.v1.DeviceMessage.$Shape): parley.v1.DeviceMessage & parley.v1.DeviceMessage.$Shape;
+            static create(properties?: parley.v1.DeviceMessage.$Properties): parley.v1.DeviceMessage;
+            static encode(message: parley.v1.DeviceMessage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.DeviceMessage & parley.v1.DeviceMessage.$Shape;
+        }
+
+        namespace DeviceMessage {
+            interface $Properties {
+                recipientDeviceId?: (Uint8Array|null);
+                message?: (parley.v1.E2eMessage.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              recipientDeviceId?: Uint8Array|null;
+              message?: parley.v1.E2eMessage.$Shape|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        interface IE2eBundle extends parley.v1.E2eBundle.$Properties {
+        }
+
+        class E2eBundle {
+            constructor(properties?: parley.v1.E2eBundle.$Properties);
+            $unknowns?: Uint8Array[];
+            messages: parley.v1.DeviceMessage.$Properties[];
+            static create(properties: parley.v1.E2eBundle.$Shape): parley.v1.E2eBundle & parley.v1.E2eBundle.$Shape;
+            static create(properties?: parley.v1.E2eBundle.$Properties): parley.v1.E2eBundle;
+            static encode(message: parley.v1.E2eBundle.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.E2eBundle & parley.v1.E2eBundle.$Shape;
+        }
+
+        namespace E2eBundle {
+            interface $Properties {
+                messages?: (parley.v1.DeviceMessage.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              messages?: parley.v1.DeviceMessage.$Shape[]|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        interface ISkippedMessageKey extends parley.v1.SkippedMessageKey.$Properties {
+        }
+
+        class SkippedMessageKey {
+            constructor(properties?: parley.v1.SkippedMessageKey.$Properties);
+            $unknowns?: Uint8Array[];
+            dh: Uint8Array;
+            n: number;
+            key: Uint8Array;
+            step: number;
+            static create(properties: parley.v1.SkippedMessageKey.$Shape): parley.v1.SkippedMessageKey & parley.v1.SkippedMessageKey.$Shape;
+            static create(properties?: parley.v1.SkippedMessageKey.$Properties): parley.v1.SkippedMessageKey;
+            static encode(message: parley.v1.SkippedMessageKey.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.SkippedMessageKey & parley.v1.SkippedMessageKey.$Shape;
+        }
+
+        namespace SkippedMessageKey {
+            interface $Properties {
+                dh?: (Uint8Array|null);
+                n?: (number|null);
+                key?: (Uint8Array|null);
+                step?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.SkippedMessageKey.$Properties;
+        }
+
+        interface IRatchetSessionState extends parley.v1.RatchetSessionState.$Properties {
+        }
+
+        class RatchetSessionState {
+            constructor(properties?: parley.v1.RatchetSessionState.$Properties);
+            $unknowns?: Uint8Array[];
+            version: number;
+            rootKey: Uint8Array;
+            dhSelfPrivate: Uint8Array;
+            dhRemote: Uint8Array;
+            sendChainKey: Uint8Array;
+            recvChainKey: Uint8Array;
+            ns: number;
+            nr: number;
+            pn: number;
+            ad: Uint8Array;
+            skipped: parley.v1.SkippedMessageKey.$Properties[];
+            step: number;
+            baseKey: Uint8Array;
+            initiator: boolean;
+            confirmed: boolean;
+            pending?: (parley.v1.PrekeyMessage.$Properties|null);
+            createdAt: Long;
+            static create(properties: parley.v1.RatchetSessionState.$Shape): parley.v1.RatchetSessionState & parley.v1.RatchetSessionState.$Shape;
+            static create(properties?: parley.v1.RatchetSessionState.$Properties): parley.v1.RatchetSessionState;
+            static encode(message: parley.v1.RatchetSessionState.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.RatchetSessionState & parley.v1.RatchetSessionState.$Shape;
+        }
+
+        namespace RatchetSessionState {
+            interface $Properties {
+                version?: (number|null);
+                rootKey?: (Uint8Array|null);
+                dhSelfPrivate?: (Uint8Array|null);
+                dhRemote?: (Uint8Array|null);
+                sendChainKey?: (Uint8Array|null);
+                recvChainKey?: (Uint8Array|null);
+                ns?: (number|null);
+                nr?: (number|null);
+                pn?: (number|null);
+                ad?: (Uint8Array|null);
+                skipped?: (parley.v1.SkippedMessageKey.$Properties[]|null);
+                step?: (number|null);
+                baseKey?: (Uint8Array|null);
+                initiator?: (boolean|null);
+                confirmed?: (boolean|null);
+                pending?: (parley.v1.PrekeyMessage.$Properties|null);
+                createdAt?: (Long|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.RatchetSessionState.$Properties;
+        }
+
         enum ErrorCode {
             ERROR_CODE_UNSPECIFIED = 0,
             MALFORMED = 100,

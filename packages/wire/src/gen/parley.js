@@ -13526,6 +13526,1799 @@ export const parley = $root.parley = (() => {
             return RevocationListPage;
         })();
 
+        v1.RatchetHeader = (function() {
+
+            /**
+             * Properties of a RatchetHeader.
+             * @typedef {Object} parley.v1.RatchetHeader.$Properties
+             * @property {Uint8Array|null} [dh] RatchetHeader dh
+             * @property {number|null} [pn] RatchetHeader pn
+             * @property {number|null} [n] RatchetHeader n
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RatchetHeader.
+             * @memberof parley.v1
+             * @interface IRatchetHeader
+             * @augments parley.v1.RatchetHeader.$Properties
+             * @deprecated Use parley.v1.RatchetHeader.$Properties instead.
+             */
+
+            /**
+             * Shape of a RatchetHeader.
+             * @typedef {parley.v1.RatchetHeader.$Properties} parley.v1.RatchetHeader.$Shape
+             */
+
+            /**
+             * Constructs a new RatchetHeader.
+             * @memberof parley.v1
+             * @classdesc Represents a RatchetHeader.
+             * @constructor
+             * @param {parley.v1.RatchetHeader.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RatchetHeader = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RatchetHeader dh.
+             * @member {Uint8Array} dh
+             * @memberof parley.v1.RatchetHeader
+             * @instance
+             */
+            RatchetHeader.prototype.dh = $util.newBuffer([]);
+
+            /**
+             * RatchetHeader pn.
+             * @member {number} pn
+             * @memberof parley.v1.RatchetHeader
+             * @instance
+             */
+            RatchetHeader.prototype.pn = 0;
+
+            /**
+             * RatchetHeader n.
+             * @member {number} n
+             * @memberof parley.v1.RatchetHeader
+             * @instance
+             */
+            RatchetHeader.prototype.n = 0;
+
+            /**
+             * Creates a new RatchetHeader instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.RatchetHeader
+             * @static
+             * @param {parley.v1.RatchetHeader.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.RatchetHeader} RatchetHeader instance
+             * @type {{
+             *   (properties: parley.v1.RatchetHeader.$Shape): parley.v1.RatchetHeader & parley.v1.RatchetHeader.$Shape;
+             *   (properties?: parley.v1.RatchetHeader.$Properties): parley.v1.RatchetHeader;
+             * }}
+             */
+            RatchetHeader.create = function(properties) {
+                return new RatchetHeader(properties);
+            };
+
+            /**
+             * Encodes the specified RatchetHeader message. Does not implicitly {@link parley.v1.RatchetHeader.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.RatchetHeader
+             * @static
+             * @param {parley.v1.RatchetHeader.$Properties} message RatchetHeader message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RatchetHeader.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.dh != null && $Object.hasOwnProperty.call(message, "dh") && message.dh.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.dh);
+                if (message.pn != null && $Object.hasOwnProperty.call(message, "pn") && message.pn !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.pn);
+                if (message.n != null && $Object.hasOwnProperty.call(message, "n") && message.n !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.n);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RatchetHeader message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.RatchetHeader
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.RatchetHeader & parley.v1.RatchetHeader.$Shape} RatchetHeader
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RatchetHeader.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.RatchetHeader();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.dh = value;
+                            else
+                                delete message.dh;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.pn = value;
+                            else
+                                delete message.pn;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.n = value;
+                            else
+                                delete message.n;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RatchetHeader;
+        })();
+
+        v1.RatchetMessage = (function() {
+
+            /**
+             * Properties of a RatchetMessage.
+             * @typedef {Object} parley.v1.RatchetMessage.$Properties
+             * @property {Uint8Array|null} [header] RatchetMessage header
+             * @property {Uint8Array|null} [ciphertext] RatchetMessage ciphertext
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RatchetMessage.
+             * @memberof parley.v1
+             * @interface IRatchetMessage
+             * @augments parley.v1.RatchetMessage.$Properties
+             * @deprecated Use parley.v1.RatchetMessage.$Properties instead.
+             */
+
+            /**
+             * Shape of a RatchetMessage.
+             * @typedef {parley.v1.RatchetMessage.$Properties} parley.v1.RatchetMessage.$Shape
+             */
+
+            /**
+             * Constructs a new RatchetMessage.
+             * @memberof parley.v1
+             * @classdesc Represents a RatchetMessage.
+             * @constructor
+             * @param {parley.v1.RatchetMessage.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RatchetMessage = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RatchetMessage header.
+             * @member {Uint8Array} header
+             * @memberof parley.v1.RatchetMessage
+             * @instance
+             */
+            RatchetMessage.prototype.header = $util.newBuffer([]);
+
+            /**
+             * RatchetMessage ciphertext.
+             * @member {Uint8Array} ciphertext
+             * @memberof parley.v1.RatchetMessage
+             * @instance
+             */
+            RatchetMessage.prototype.ciphertext = $util.newBuffer([]);
+
+            /**
+             * Creates a new RatchetMessage instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.RatchetMessage
+             * @static
+             * @param {parley.v1.RatchetMessage.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.RatchetMessage} RatchetMessage instance
+             * @type {{
+             *   (properties: parley.v1.RatchetMessage.$Shape): parley.v1.RatchetMessage & parley.v1.RatchetMessage.$Shape;
+             *   (properties?: parley.v1.RatchetMessage.$Properties): parley.v1.RatchetMessage;
+             * }}
+             */
+            RatchetMessage.create = function(properties) {
+                return new RatchetMessage(properties);
+            };
+
+            /**
+             * Encodes the specified RatchetMessage message. Does not implicitly {@link parley.v1.RatchetMessage.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.RatchetMessage
+             * @static
+             * @param {parley.v1.RatchetMessage.$Properties} message RatchetMessage message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RatchetMessage.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.header != null && $Object.hasOwnProperty.call(message, "header") && message.header.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.header);
+                if (message.ciphertext != null && $Object.hasOwnProperty.call(message, "ciphertext") && message.ciphertext.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.ciphertext);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RatchetMessage message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.RatchetMessage
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.RatchetMessage & parley.v1.RatchetMessage.$Shape} RatchetMessage
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RatchetMessage.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.RatchetMessage();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.header = value;
+                            else
+                                delete message.header;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.ciphertext = value;
+                            else
+                                delete message.ciphertext;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RatchetMessage;
+        })();
+
+        v1.PrekeyMessage = (function() {
+
+            /**
+             * Properties of a PrekeyMessage.
+             * @typedef {Object} parley.v1.PrekeyMessage.$Properties
+             * @property {Uint8Array|null} [senderSignedPrekey] PrekeyMessage senderSignedPrekey
+             * @property {Uint8Array|null} [ephemeralKey] PrekeyMessage ephemeralKey
+             * @property {number|null} [signedPrekeyId] PrekeyMessage signedPrekeyId
+             * @property {number|null} [oneTimePrekeyId] PrekeyMessage oneTimePrekeyId
+             * @property {parley.v1.RatchetMessage.$Properties|null} [message] PrekeyMessage message
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PrekeyMessage.
+             * @memberof parley.v1
+             * @interface IPrekeyMessage
+             * @augments parley.v1.PrekeyMessage.$Properties
+             * @deprecated Use parley.v1.PrekeyMessage.$Properties instead.
+             */
+
+            /**
+             * Shape of a PrekeyMessage.
+             * @typedef {parley.v1.PrekeyMessage.$Properties} parley.v1.PrekeyMessage.$Shape
+             */
+
+            /**
+             * Constructs a new PrekeyMessage.
+             * @memberof parley.v1
+             * @classdesc Represents a PrekeyMessage.
+             * @constructor
+             * @param {parley.v1.PrekeyMessage.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PrekeyMessage = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PrekeyMessage senderSignedPrekey.
+             * @member {Uint8Array} senderSignedPrekey
+             * @memberof parley.v1.PrekeyMessage
+             * @instance
+             */
+            PrekeyMessage.prototype.senderSignedPrekey = $util.newBuffer([]);
+
+            /**
+             * PrekeyMessage ephemeralKey.
+             * @member {Uint8Array} ephemeralKey
+             * @memberof parley.v1.PrekeyMessage
+             * @instance
+             */
+            PrekeyMessage.prototype.ephemeralKey = $util.newBuffer([]);
+
+            /**
+             * PrekeyMessage signedPrekeyId.
+             * @member {number} signedPrekeyId
+             * @memberof parley.v1.PrekeyMessage
+             * @instance
+             */
+            PrekeyMessage.prototype.signedPrekeyId = 0;
+
+            /**
+             * PrekeyMessage oneTimePrekeyId.
+             * @member {number} oneTimePrekeyId
+             * @memberof parley.v1.PrekeyMessage
+             * @instance
+             */
+            PrekeyMessage.prototype.oneTimePrekeyId = 0;
+
+            /**
+             * PrekeyMessage message.
+             * @member {parley.v1.RatchetMessage.$Properties|null|undefined} message
+             * @memberof parley.v1.PrekeyMessage
+             * @instance
+             */
+            PrekeyMessage.prototype.message = null;
+
+            /**
+             * Creates a new PrekeyMessage instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.PrekeyMessage
+             * @static
+             * @param {parley.v1.PrekeyMessage.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.PrekeyMessage} PrekeyMessage instance
+             * @type {{
+             *   (properties: parley.v1.PrekeyMessage.$Shape): parley.v1.PrekeyMessage & parley.v1.PrekeyMessage.$Shape;
+             *   (properties?: parley.v1.PrekeyMessage.$Properties): parley.v1.PrekeyMessage;
+             * }}
+             */
+            PrekeyMessage.create = function(properties) {
+                return new PrekeyMessage(properties);
+            };
+
+            /**
+             * Encodes the specified PrekeyMessage message. Does not implicitly {@link parley.v1.PrekeyMessage.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.PrekeyMessage
+             * @static
+             * @param {parley.v1.PrekeyMessage.$Properties} message PrekeyMessage message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PrekeyMessage.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.senderSignedPrekey != null && $Object.hasOwnProperty.call(message, "senderSignedPrekey") && message.senderSignedPrekey.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.senderSignedPrekey);
+                if (message.ephemeralKey != null && $Object.hasOwnProperty.call(message, "ephemeralKey") && message.ephemeralKey.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.ephemeralKey);
+                if (message.signedPrekeyId != null && $Object.hasOwnProperty.call(message, "signedPrekeyId") && message.signedPrekeyId !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.signedPrekeyId);
+                if (message.oneTimePrekeyId != null && $Object.hasOwnProperty.call(message, "oneTimePrekeyId") && message.oneTimePrekeyId !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.oneTimePrekeyId);
+                if (message.message != null && $Object.hasOwnProperty.call(message, "message"))
+                    $root.parley.v1.RatchetMessage.encode(message.message, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PrekeyMessage message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.PrekeyMessage
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.PrekeyMessage & parley.v1.PrekeyMessage.$Shape} PrekeyMessage
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PrekeyMessage.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.PrekeyMessage();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.senderSignedPrekey = value;
+                            else
+                                delete message.senderSignedPrekey;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.ephemeralKey = value;
+                            else
+                                delete message.ephemeralKey;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.signedPrekeyId = value;
+                            else
+                                delete message.signedPrekeyId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.oneTimePrekeyId = value;
+                            else
+                                delete message.oneTimePrekeyId;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            message.message = $root.parley.v1.RatchetMessage.decode(reader, reader.size(), $undefined, _depth + 1, message.message);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PrekeyMessage;
+        })();
+
+        v1.E2eMessage = (function() {
+
+            /**
+             * Properties of a E2eMessage.
+             * @typedef {Object} parley.v1.E2eMessage.$Properties
+             * @property {parley.v1.PrekeyMessage.$Properties|null} [prekey] E2eMessage prekey
+             * @property {parley.v1.RatchetMessage.$Properties|null} [ratchet] E2eMessage ratchet
+             * @property {"prekey"|"ratchet"} [body] E2eMessage body
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a E2eMessage.
+             * @memberof parley.v1
+             * @interface IE2eMessage
+             * @augments parley.v1.E2eMessage.$Properties
+             * @deprecated Use parley.v1.E2eMessage.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of a E2eMessage.
+             * @typedef {{
+             *   prekey?: parley.v1.PrekeyMessage.$Shape|null;
+             *   ratchet?: parley.v1.RatchetMessage.$Shape|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ body?: undefined; prekey?: null; ratchet?: null }|{ body?: "prekey"; prekey: parley.v1.PrekeyMessage.$Shape; ratchet?: null }|{ body?: "ratchet"; prekey?: null; ratchet: parley.v1.RatchetMessage.$Shape })
+             * )} parley.v1.E2eMessage.$Shape
+             */
+
+            /**
+             * Constructs a new E2eMessage.
+             * @memberof parley.v1
+             * @classdesc Represents a E2eMessage.
+             * @constructor
+             * @param {parley.v1.E2eMessage.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const E2eMessage = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * E2eMessage prekey.
+             * @member {parley.v1.PrekeyMessage.$Properties|null|undefined} prekey
+             * @memberof parley.v1.E2eMessage
+             * @instance
+             */
+            E2eMessage.prototype.prekey = null;
+
+            /**
+             * E2eMessage ratchet.
+             * @member {parley.v1.RatchetMessage.$Properties|null|undefined} ratchet
+             * @memberof parley.v1.E2eMessage
+             * @instance
+             */
+            E2eMessage.prototype.ratchet = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            /**
+             * E2eMessage body.
+             * @member {"prekey"|"ratchet"|undefined} body
+             * @memberof parley.v1.E2eMessage
+             * @instance
+             */
+            $Object.defineProperty(E2eMessage.prototype, "body", {
+                get: $util.oneOfGetter($oneOfFields = ["prekey", "ratchet"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new E2eMessage instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.E2eMessage
+             * @static
+             * @param {parley.v1.E2eMessage.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.E2eMessage} E2eMessage instance
+             * @type {{
+             *   (properties: parley.v1.E2eMessage.$Shape): parley.v1.E2eMessage & parley.v1.E2eMessage.$Shape;
+             *   (properties?: parley.v1.E2eMessage.$Properties): parley.v1.E2eMessage;
+             * }}
+             */
+            E2eMessage.create = function(properties) {
+                return new E2eMessage(properties);
+            };
+
+            /**
+             * Encodes the specified E2eMessage message. Does not implicitly {@link parley.v1.E2eMessage.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.E2eMessage
+             * @static
+             * @param {parley.v1.E2eMessage.$Properties} message E2eMessage message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            E2eMessage.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.prekey != null && $Object.hasOwnProperty.call(message, "prekey"))
+                    $root.parley.v1.PrekeyMessage.encode(message.prekey, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.ratchet != null && $Object.hasOwnProperty.call(message, "ratchet"))
+                    $root.parley.v1.RatchetMessage.encode(message.ratchet, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a E2eMessage message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.E2eMessage
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.E2eMessage & parley.v1.E2eMessage.$Shape} E2eMessage
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            E2eMessage.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.E2eMessage();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.prekey = $root.parley.v1.PrekeyMessage.decode(reader, reader.size(), $undefined, _depth + 1, message.prekey);
+                            message.body = "prekey";
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.ratchet = $root.parley.v1.RatchetMessage.decode(reader, reader.size(), $undefined, _depth + 1, message.ratchet);
+                            message.body = "ratchet";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return E2eMessage;
+        })();
+
+        v1.DeviceMessage = (function() {
+
+            /**
+             * Properties of a DeviceMessage.
+             * @typedef {Object} parley.v1.DeviceMessage.$Properties
+             * @property {Uint8Array|null} [recipientDeviceId] DeviceMessage recipientDeviceId
+             * @property {parley.v1.E2eMessage.$Properties|null} [message] DeviceMessage message
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DeviceMessage.
+             * @memberof parley.v1
+             * @interface IDeviceMessage
+             * @augments parley.v1.DeviceMessage.$Properties
+             * @deprecated Use parley.v1.DeviceMessage.$Properties instead.
+             */
+
+            /**
+             * Shape of a DeviceMessage.
+             * @typedef {{
+             *   recipientDeviceId?: Uint8Array|null;
+             *   message?: parley.v1.E2eMessage.$Shape|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * }} parley.v1.DeviceMessage.$Shape
+             */
+
+            /**
+             * Constructs a new DeviceMessage.
+             * @memberof parley.v1
+             * @classdesc Represents a DeviceMessage.
+             * @constructor
+             * @param {parley.v1.DeviceMessage.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DeviceMessage = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DeviceMessage recipientDeviceId.
+             * @member {Uint8Array} recipientDeviceId
+             * @memberof parley.v1.DeviceMessage
+             * @instance
+             */
+            DeviceMessage.prototype.recipientDeviceId = $util.newBuffer([]);
+
+            /**
+             * DeviceMessage message.
+             * @member {parley.v1.E2eMessage.$Properties|null|undefined} message
+             * @memberof parley.v1.DeviceMessage
+             * @instance
+             */
+            DeviceMessage.prototype.message = null;
+
+            /**
+             * Creates a new DeviceMessage instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.DeviceMessage
+             * @static
+             * @param {parley.v1.DeviceMessage.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.DeviceMessage} DeviceMessage instance
+             * @type {{
+             *   (properties: parley.v1.DeviceMessage.$Shape): parley.v1.DeviceMessage & parley.v1.DeviceMessage.$Shape;
+             *   (properties?: parley.v1.DeviceMessage.$Properties): parley.v1.DeviceMessage;
+             * }}
+             */
+            DeviceMessage.create = function(properties) {
+                return new DeviceMessage(properties);
+            };
+
+            /**
+             * Encodes the specified DeviceMessage message. Does not implicitly {@link parley.v1.DeviceMessage.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.DeviceMessage
+             * @static
+             * @param {parley.v1.DeviceMessage.$Properties} message DeviceMessage message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DeviceMessage.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.recipientDeviceId != null && $Object.hasOwnProperty.call(message, "recipientDeviceId") && message.recipientDeviceId.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.recipientDeviceId);
+                if (message.message != null && $Object.hasOwnProperty.call(message, "message"))
+                    $root.parley.v1.E2eMessage.encode(message.message, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DeviceMessage message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.DeviceMessage
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.DeviceMessage & parley.v1.DeviceMessage.$Shape} DeviceMessage
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DeviceMessage.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.DeviceMessage();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.recipientDeviceId = value;
+                            else
+                                delete message.recipientDeviceId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.message = $root.parley.v1.E2eMessage.decode(reader, reader.size(), $undefined, _depth + 1, message.message);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return DeviceMessage;
+        })();
+
+        v1.E2eBundle = (function() {
+
+            /**
+             * Properties of a E2eBundle.
+             * @typedef {Object} parley.v1.E2eBundle.$Properties
+             * @property {Array.<parley.v1.DeviceMessage.$Properties>|null} [messages] E2eBundle messages
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a E2eBundle.
+             * @memberof parley.v1
+             * @interface IE2eBundle
+             * @augments parley.v1.E2eBundle.$Properties
+             * @deprecated Use parley.v1.E2eBundle.$Properties instead.
+             */
+
+            /**
+             * Shape of a E2eBundle.
+             * @typedef {{
+             *   messages?: Array.<parley.v1.DeviceMessage.$Shape>|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * }} parley.v1.E2eBundle.$Shape
+             */
+
+            /**
+             * Constructs a new E2eBundle.
+             * @memberof parley.v1
+             * @classdesc Represents a E2eBundle.
+             * @constructor
+             * @param {parley.v1.E2eBundle.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const E2eBundle = function (properties) {
+                this.messages = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * E2eBundle messages.
+             * @member {Array.<parley.v1.DeviceMessage.$Properties>} messages
+             * @memberof parley.v1.E2eBundle
+             * @instance
+             */
+            E2eBundle.prototype.messages = $util.emptyArray;
+
+            /**
+             * Creates a new E2eBundle instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.E2eBundle
+             * @static
+             * @param {parley.v1.E2eBundle.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.E2eBundle} E2eBundle instance
+             * @type {{
+             *   (properties: parley.v1.E2eBundle.$Shape): parley.v1.E2eBundle & parley.v1.E2eBundle.$Shape;
+             *   (properties?: parley.v1.E2eBundle.$Properties): parley.v1.E2eBundle;
+             * }}
+             */
+            E2eBundle.create = function(properties) {
+                return new E2eBundle(properties);
+            };
+
+            /**
+             * Encodes the specified E2eBundle message. Does not implicitly {@link parley.v1.E2eBundle.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.E2eBundle
+             * @static
+             * @param {parley.v1.E2eBundle.$Properties} message E2eBundle message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            E2eBundle.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.messages != null && message.messages.length)
+                    for (let i = 0; i < message.messages.length; ++i)
+                        $root.parley.v1.DeviceMessage.encode(message.messages[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a E2eBundle message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.E2eBundle
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.E2eBundle & parley.v1.E2eBundle.$Shape} E2eBundle
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            E2eBundle.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.E2eBundle();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.messages && message.messages.length))
+                                message.messages = [];
+                            message.messages.push($root.parley.v1.DeviceMessage.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return E2eBundle;
+        })();
+
+        v1.SkippedMessageKey = (function() {
+
+            /**
+             * Properties of a SkippedMessageKey.
+             * @typedef {Object} parley.v1.SkippedMessageKey.$Properties
+             * @property {Uint8Array|null} [dh] SkippedMessageKey dh
+             * @property {number|null} [n] SkippedMessageKey n
+             * @property {Uint8Array|null} [key] SkippedMessageKey key
+             * @property {number|null} [step] SkippedMessageKey step
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SkippedMessageKey.
+             * @memberof parley.v1
+             * @interface ISkippedMessageKey
+             * @augments parley.v1.SkippedMessageKey.$Properties
+             * @deprecated Use parley.v1.SkippedMessageKey.$Properties instead.
+             */
+
+            /**
+             * Shape of a SkippedMessageKey.
+             * @typedef {parley.v1.SkippedMessageKey.$Properties} parley.v1.SkippedMessageKey.$Shape
+             */
+
+            /**
+             * Constructs a new SkippedMessageKey.
+             * @memberof parley.v1
+             * @classdesc Represents a SkippedMessageKey.
+             * @constructor
+             * @param {parley.v1.SkippedMessageKey.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SkippedMessageKey = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SkippedMessageKey dh.
+             * @member {Uint8Array} dh
+             * @memberof parley.v1.SkippedMessageKey
+             * @instance
+             */
+            SkippedMessageKey.prototype.dh = $util.newBuffer([]);
+
+            /**
+             * SkippedMessageKey n.
+             * @member {number} n
+             * @memberof parley.v1.SkippedMessageKey
+             * @instance
+             */
+            SkippedMessageKey.prototype.n = 0;
+
+            /**
+             * SkippedMessageKey key.
+             * @member {Uint8Array} key
+             * @memberof parley.v1.SkippedMessageKey
+             * @instance
+             */
+            SkippedMessageKey.prototype.key = $util.newBuffer([]);
+
+            /**
+             * SkippedMessageKey step.
+             * @member {number} step
+             * @memberof parley.v1.SkippedMessageKey
+             * @instance
+             */
+            SkippedMessageKey.prototype.step = 0;
+
+            /**
+             * Creates a new SkippedMessageKey instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.SkippedMessageKey
+             * @static
+             * @param {parley.v1.SkippedMessageKey.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.SkippedMessageKey} SkippedMessageKey instance
+             * @type {{
+             *   (properties: parley.v1.SkippedMessageKey.$Shape): parley.v1.SkippedMessageKey & parley.v1.SkippedMessageKey.$Shape;
+             *   (properties?: parley.v1.SkippedMessageKey.$Properties): parley.v1.SkippedMessageKey;
+             * }}
+             */
+            SkippedMessageKey.create = function(properties) {
+                return new SkippedMessageKey(properties);
+            };
+
+            /**
+             * Encodes the specified SkippedMessageKey message. Does not implicitly {@link parley.v1.SkippedMessageKey.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.SkippedMessageKey
+             * @static
+             * @param {parley.v1.SkippedMessageKey.$Properties} message SkippedMessageKey message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SkippedMessageKey.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.dh != null && $Object.hasOwnProperty.call(message, "dh") && message.dh.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.dh);
+                if (message.n != null && $Object.hasOwnProperty.call(message, "n") && message.n !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.n);
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.key);
+                if (message.step != null && $Object.hasOwnProperty.call(message, "step") && message.step !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.step);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SkippedMessageKey message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.SkippedMessageKey
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.SkippedMessageKey & parley.v1.SkippedMessageKey.$Shape} SkippedMessageKey
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SkippedMessageKey.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.SkippedMessageKey();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.dh = value;
+                            else
+                                delete message.dh;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.n = value;
+                            else
+                                delete message.n;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.key = value;
+                            else
+                                delete message.key;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.step = value;
+                            else
+                                delete message.step;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return SkippedMessageKey;
+        })();
+
+        v1.RatchetSessionState = (function() {
+
+            /**
+             * Properties of a RatchetSessionState.
+             * @typedef {Object} parley.v1.RatchetSessionState.$Properties
+             * @property {number|null} [version] RatchetSessionState version
+             * @property {Uint8Array|null} [rootKey] RatchetSessionState rootKey
+             * @property {Uint8Array|null} [dhSelfPrivate] RatchetSessionState dhSelfPrivate
+             * @property {Uint8Array|null} [dhRemote] RatchetSessionState dhRemote
+             * @property {Uint8Array|null} [sendChainKey] RatchetSessionState sendChainKey
+             * @property {Uint8Array|null} [recvChainKey] RatchetSessionState recvChainKey
+             * @property {number|null} [ns] RatchetSessionState ns
+             * @property {number|null} [nr] RatchetSessionState nr
+             * @property {number|null} [pn] RatchetSessionState pn
+             * @property {Uint8Array|null} [ad] RatchetSessionState ad
+             * @property {Array.<parley.v1.SkippedMessageKey.$Properties>|null} [skipped] RatchetSessionState skipped
+             * @property {number|null} [step] RatchetSessionState step
+             * @property {Uint8Array|null} [baseKey] RatchetSessionState baseKey
+             * @property {boolean|null} [initiator] RatchetSessionState initiator
+             * @property {boolean|null} [confirmed] RatchetSessionState confirmed
+             * @property {parley.v1.PrekeyMessage.$Properties|null} [pending] RatchetSessionState pending
+             * @property {Long|null} [createdAt] RatchetSessionState createdAt
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RatchetSessionState.
+             * @memberof parley.v1
+             * @interface IRatchetSessionState
+             * @augments parley.v1.RatchetSessionState.$Properties
+             * @deprecated Use parley.v1.RatchetSessionState.$Properties instead.
+             */
+
+            /**
+             * Shape of a RatchetSessionState.
+             * @typedef {parley.v1.RatchetSessionState.$Properties} parley.v1.RatchetSessionState.$Shape
+             */
+
+            /**
+             * Constructs a new RatchetSessionState.
+             * @memberof parley.v1
+             * @classdesc Represents a RatchetSessionState.
+             * @constructor
+             * @param {parley.v1.RatchetSessionState.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RatchetSessionState = function (properties) {
+                this.skipped = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RatchetSessionState version.
+             * @member {number} version
+             * @memberof parley.v1.RatchetSessionState
+             * @instance
+             */
+            RatchetSessionState.prototype.version = 0;
+
+            /**
+             * RatchetSessionState rootKey.
+             * @member {Uint8Array} rootKey
+             * @memberof parley.v1.RatchetSessionState
+             * @instance
+             */
+            RatchetSessionState.prototype.rootKey = $util.newBuffer([]);
+
+            /**
+             * RatchetSessionState dhSelfPrivate.
+             * @member {Uint8Array} dhSelfPrivate
+             * @memberof parley.v1.RatchetSessionState
+             * @instance
+             */
+            RatchetSessionState.prototype.dhSelfPrivate = $util.newBuffer([]);
+
+            /**
+             * RatchetSessionState dhRemote.
+             * @member {Uint8Array} dhRemote
+             * @memberof parley.v1.RatchetSessionState
+             * @instance
+             */
+            RatchetSessionState.prototype.dhRemote = $util.newBuffer([]);
+
+            /**
+             * RatchetSessionState sendChainKey.
+             * @member {Uint8Array} sendChainKey
+             * @memberof parley.v1.RatchetSessionState
+             * @instance
+             */
+            RatchetSessionState.prototype.sendChainKey = $util.newBuffer([]);
+
+            /**
+             * RatchetSessionState recvChainKey.
+             * @member {Uint8Array} recvChainKey
+             * @memberof parley.v1.RatchetSessionState
+             * @instance
+             */
+            RatchetSessionState.prototype.recvChainKey = $util.newBuffer([]);
+
+            /**
+             * RatchetSessionState ns.
+             * @member {number} ns
+             * @memberof parley.v1.RatchetSessionState
+             * @instance
+             */
+            RatchetSessionState.prototype.ns = 0;
+
+            /**
+             * RatchetSessionState nr.
+             * @member {number} nr
+             * @memberof parley.v1.RatchetSessionState
+             * @instance
+             */
+            RatchetSessionState.prototype.nr = 0;
+
+            /**
+             * RatchetSessionState pn.
+             * @member {number} pn
+             * @memberof parley.v1.RatchetSessionState
+             * @instance
+             */
+            RatchetSessionState.prototype.pn = 0;
+
+            /**
+             * RatchetSessionState ad.
+             * @member {Uint8Array} ad
+             * @memberof parley.v1.RatchetSessionState
+             * @instance
+             */
+            RatchetSessionState.prototype.ad = $util.newBuffer([]);
+
+            /**
+             * RatchetSessionState skipped.
+             * @member {Array.<parley.v1.SkippedMessageKey.$Properties>} skipped
+             * @memberof parley.v1.RatchetSessionState
+             * @instance
+             */
+            RatchetSessionState.prototype.skipped = $util.emptyArray;
+
+            /**
+             * RatchetSessionState step.
+             * @member {number} step
+             * @memberof parley.v1.RatchetSessionState
+             * @instance
+             */
+            RatchetSessionState.prototype.step = 0;
+
+            /**
+             * RatchetSessionState baseKey.
+             * @member {Uint8Array} baseKey
+             * @memberof parley.v1.RatchetSessionState
+             * @instance
+             */
+            RatchetSessionState.prototype.baseKey = $util.newBuffer([]);
+
+            /**
+             * RatchetSessionState initiator.
+             * @member {boolean} initiator
+             * @memberof parley.v1.RatchetSessionState
+             * @instance
+             */
+            RatchetSessionState.prototype.initiator = false;
+
+            /**
+             * RatchetSessionState confirmed.
+             * @member {boolean} confirmed
+             * @memberof parley.v1.RatchetSessionState
+             * @instance
+             */
+            RatchetSessionState.prototype.confirmed = false;
+
+            /**
+             * RatchetSessionState pending.
+             * @member {parley.v1.PrekeyMessage.$Properties|null|undefined} pending
+             * @memberof parley.v1.RatchetSessionState
+             * @instance
+             */
+            RatchetSessionState.prototype.pending = null;
+
+            /**
+             * RatchetSessionState createdAt.
+             * @member {Long} createdAt
+             * @memberof parley.v1.RatchetSessionState
+             * @instance
+             */
+            RatchetSessionState.prototype.createdAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new RatchetSessionState instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.RatchetSessionState
+             * @static
+             * @param {parley.v1.RatchetSessionState.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.RatchetSessionState} RatchetSessionState instance
+             * @type {{
+             *   (properties: parley.v1.RatchetSessionState.$Shape): parley.v1.RatchetSessionState & parley.v1.RatchetSessionState.$Shape;
+             *   (properties?: parley.v1.RatchetSessionState.$Properties): parley.v1.RatchetSessionState;
+             * }}
+             */
+            RatchetSessionState.create = function(properties) {
+                return new RatchetSessionState(properties);
+            };
+
+            /**
+             * Encodes the specified RatchetSessionState message. Does not implicitly {@link parley.v1.RatchetSessionState.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.RatchetSessionState
+             * @static
+             * @param {parley.v1.RatchetSessionState.$Properties} message RatchetSessionState message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RatchetSessionState.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.version);
+                if (message.rootKey != null && $Object.hasOwnProperty.call(message, "rootKey") && message.rootKey.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.rootKey);
+                if (message.dhSelfPrivate != null && $Object.hasOwnProperty.call(message, "dhSelfPrivate") && message.dhSelfPrivate.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.dhSelfPrivate);
+                if (message.dhRemote != null && $Object.hasOwnProperty.call(message, "dhRemote") && message.dhRemote.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.dhRemote);
+                if (message.sendChainKey != null && $Object.hasOwnProperty.call(message, "sendChainKey") && message.sendChainKey.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.sendChainKey);
+                if (message.recvChainKey != null && $Object.hasOwnProperty.call(message, "recvChainKey") && message.recvChainKey.length)
+                    writer.uint32(/* id 6, wireType 2 =*/50).bytes(message.recvChainKey);
+                if (message.ns != null && $Object.hasOwnProperty.call(message, "ns") && message.ns !== 0)
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.ns);
+                if (message.nr != null && $Object.hasOwnProperty.call(message, "nr") && message.nr !== 0)
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.nr);
+                if (message.pn != null && $Object.hasOwnProperty.call(message, "pn") && message.pn !== 0)
+                    writer.uint32(/* id 9, wireType 0 =*/72).uint32(message.pn);
+                if (message.ad != null && $Object.hasOwnProperty.call(message, "ad") && message.ad.length)
+                    writer.uint32(/* id 10, wireType 2 =*/82).bytes(message.ad);
+                if (message.skipped != null && message.skipped.length)
+                    for (let i = 0; i < message.skipped.length; ++i)
+                        $root.parley.v1.SkippedMessageKey.encode(message.skipped[i], writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
+                if (message.step != null && $Object.hasOwnProperty.call(message, "step") && message.step !== 0)
+                    writer.uint32(/* id 12, wireType 0 =*/96).uint32(message.step);
+                if (message.baseKey != null && $Object.hasOwnProperty.call(message, "baseKey") && message.baseKey.length)
+                    writer.uint32(/* id 13, wireType 2 =*/106).bytes(message.baseKey);
+                if (message.initiator != null && $Object.hasOwnProperty.call(message, "initiator") && message.initiator !== false)
+                    writer.uint32(/* id 14, wireType 0 =*/112).bool(message.initiator);
+                if (message.confirmed != null && $Object.hasOwnProperty.call(message, "confirmed") && message.confirmed !== false)
+                    writer.uint32(/* id 15, wireType 0 =*/120).bool(message.confirmed);
+                if (message.pending != null && $Object.hasOwnProperty.call(message, "pending"))
+                    $root.parley.v1.PrekeyMessage.encode(message.pending, writer.uint32(/* id 16, wireType 2 =*/130).fork(), _depth + 1).ldelim();
+                if (message.createdAt != null && $Object.hasOwnProperty.call(message, "createdAt") && (typeof message.createdAt === "object" ? message.createdAt.low || message.createdAt.high : message.createdAt !== 0))
+                    writer.uint32(/* id 17, wireType 0 =*/136).uint64(message.createdAt);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RatchetSessionState message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.RatchetSessionState
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.RatchetSessionState & parley.v1.RatchetSessionState.$Shape} RatchetSessionState
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RatchetSessionState.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.RatchetSessionState();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.rootKey = value;
+                            else
+                                delete message.rootKey;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.dhSelfPrivate = value;
+                            else
+                                delete message.dhSelfPrivate;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.dhRemote = value;
+                            else
+                                delete message.dhRemote;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.sendChainKey = value;
+                            else
+                                delete message.sendChainKey;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.recvChainKey = value;
+                            else
+                                delete message.recvChainKey;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.ns = value;
+                            else
+                                delete message.ns;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.nr = value;
+                            else
+                                delete message.nr;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.pn = value;
+                            else
+                                delete message.pn;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.ad = value;
+                            else
+                                delete message.ad;
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.skipped && message.skipped.length))
+                                message.skipped = [];
+                            message.skipped.push($root.parley.v1.SkippedMessageKey.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.step = value;
+                            else
+                                delete message.step;
+                            continue;
+                        }
+                    case 13: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.baseKey = value;
+                            else
+                                delete message.baseKey;
+                            continue;
+                        }
+                    case 14: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.initiator = value;
+                            else
+                                delete message.initiator;
+                            continue;
+                        }
+                    case 15: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.confirmed = value;
+                            else
+                                delete message.confirmed;
+                            continue;
+                        }
+                    case 16: {
+                            if (wireType !== 2)
+                                break;
+                            message.pending = $root.parley.v1.PrekeyMessage.decode(reader, reader.size(), $undefined, _depth + 1, message.pending);
+                            continue;
+                        }
+                    case 17: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.createdAt = value;
+                            else
+                                delete message.createdAt;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RatchetSessionState;
+        })();
+
         /**
          * ErrorCode enum.
          * @name parley.v1.ErrorCode

@@ -31,6 +31,7 @@ export const VECTOR_FILES = [
   'login',
   'supernode',
   'connectivity',
+  'e2e',
 ] as const;
 
 export function readVectorText(name: string): string {
