@@ -2093,6 +2093,91 @@ export namespace parley {
             NOT_RESPONSIBLE = 808
         }
 
+        interface INodeMessage extends parley.v1.NodeMessage.$Properties {
+        }
+
+        class NodeMessage {
+            constructor(properties?: parley.v1.NodeMessage.$Properties);
+            $unknowns?: Uint8Array[];
+            version: number;
+            messageId: Uint8Array;
+            sentAt: Long;
+            chat?: (parley.v1.ChatText.$Properties|null);
+            receipt?: (parley.v1.DeliveryReceipt.$Properties|null);
+            padding: Uint8Array;
+            body?: ("chat"|"receipt");
+            static create(properties: parley.v1.NodeMessage.$Shape): parley.v1.NodeMessage & parley.v1.NodeMessage.$Shape;
+            static create(properties?: parley.v1.NodeMessage.$Properties): parley.v1.NodeMessage;
+            static encode(message: parley.v1.NodeMessage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.NodeMessage & parley.v1.NodeMessage.$Shape;
+        }
+
+        namespace NodeMessage {
+            interface $Properties {
+                version?: (number|null);
+                messageId?: (Uint8Array|null);
+                sentAt?: (Long|null);
+                chat?: (parley.v1.ChatText.$Properties|null);
+                receipt?: (parley.v1.DeliveryReceipt.$Properties|null);
+                padding?: (Uint8Array|null);
+                body?: ("chat"|"receipt");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              version?: number|null;
+              messageId?: Uint8Array|null;
+              sentAt?: Long|null;
+              chat?: parley.v1.ChatText.$Shape|null;
+              receipt?: parley.v1.DeliveryReceipt.$Shape|null;
+              padding?: Uint8Array|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ body?: undefined; chat?: null; receipt?: null }|{ body?: "chat"; chat: parley.v1.ChatText.$Shape; receipt?: null }|{ body?: "receipt"; chat?: null; receipt: parley.v1.DeliveryReceipt.$Shape })
+            );
+        }
+
+        interface IChatText extends parley.v1.ChatText.$Properties {
+        }
+
+        class ChatText {
+            constructor(properties?: parley.v1.ChatText.$Properties);
+            $unknowns?: Uint8Array[];
+            text: string;
+            static create(properties: parley.v1.ChatText.$Shape): parley.v1.ChatText & parley.v1.ChatText.$Shape;
+            static create(properties?: parley.v1.ChatText.$Properties): parley.v1.ChatText;
+            static encode(message: parley.v1.ChatText.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.ChatText & parley.v1.ChatText.$Shape;
+        }
+
+        namespace ChatText {
+            interface $Properties {
+                text?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.ChatText.$Properties;
+        }
+
+        interface IDeliveryReceipt extends parley.v1.DeliveryReceipt.$Properties {
+        }
+
+        class DeliveryReceipt {
+            constructor(properties?: parley.v1.DeliveryReceipt.$Properties);
+            $unknowns?: Uint8Array[];
+            messageIds: Uint8Array[];
+            static create(properties: parley.v1.DeliveryReceipt.$Shape): parley.v1.DeliveryReceipt & parley.v1.DeliveryReceipt.$Shape;
+            static create(properties?: parley.v1.DeliveryReceipt.$Properties): parley.v1.DeliveryReceipt;
+            static encode(message: parley.v1.DeliveryReceipt.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.DeliveryReceipt & parley.v1.DeliveryReceipt.$Shape;
+        }
+
+        namespace DeliveryReceipt {
+            interface $Properties {
+                messageIds?: (Uint8Array[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.DeliveryReceipt.$Properties;
+        }
+
         interface IPacket extends parley.v1.Packet.$Properties {
         }
 

@@ -15415,6 +15415,584 @@ export const parley = $root.parley = (() => {
             return values;
         })();
 
+        v1.NodeMessage = (function() {
+
+            /**
+             * Properties of a NodeMessage.
+             * @typedef {Object} parley.v1.NodeMessage.$Properties
+             * @property {number|null} [version] NodeMessage version
+             * @property {Uint8Array|null} [messageId] NodeMessage messageId
+             * @property {Long|null} [sentAt] NodeMessage sentAt
+             * @property {parley.v1.ChatText.$Properties|null} [chat] NodeMessage chat
+             * @property {parley.v1.DeliveryReceipt.$Properties|null} [receipt] NodeMessage receipt
+             * @property {Uint8Array|null} [padding] NodeMessage padding
+             * @property {"chat"|"receipt"} [body] NodeMessage body
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a NodeMessage.
+             * @memberof parley.v1
+             * @interface INodeMessage
+             * @augments parley.v1.NodeMessage.$Properties
+             * @deprecated Use parley.v1.NodeMessage.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of a NodeMessage.
+             * @typedef {{
+             *   version?: number|null;
+             *   messageId?: Uint8Array|null;
+             *   sentAt?: Long|null;
+             *   chat?: parley.v1.ChatText.$Shape|null;
+             *   receipt?: parley.v1.DeliveryReceipt.$Shape|null;
+             *   padding?: Uint8Array|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ body?: undefined; chat?: null; receipt?: null }|{ body?: "chat"; chat: parley.v1.ChatText.$Shape; receipt?: null }|{ body?: "receipt"; chat?: null; receipt: parley.v1.DeliveryReceipt.$Shape })
+             * )} parley.v1.NodeMessage.$Shape
+             */
+
+            /**
+             * Constructs a new NodeMessage.
+             * @memberof parley.v1
+             * @classdesc Represents a NodeMessage.
+             * @constructor
+             * @param {parley.v1.NodeMessage.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const NodeMessage = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * NodeMessage version.
+             * @member {number} version
+             * @memberof parley.v1.NodeMessage
+             * @instance
+             */
+            NodeMessage.prototype.version = 0;
+
+            /**
+             * NodeMessage messageId.
+             * @member {Uint8Array} messageId
+             * @memberof parley.v1.NodeMessage
+             * @instance
+             */
+            NodeMessage.prototype.messageId = $util.newBuffer([]);
+
+            /**
+             * NodeMessage sentAt.
+             * @member {Long} sentAt
+             * @memberof parley.v1.NodeMessage
+             * @instance
+             */
+            NodeMessage.prototype.sentAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * NodeMessage chat.
+             * @member {parley.v1.ChatText.$Properties|null|undefined} chat
+             * @memberof parley.v1.NodeMessage
+             * @instance
+             */
+            NodeMessage.prototype.chat = null;
+
+            /**
+             * NodeMessage receipt.
+             * @member {parley.v1.DeliveryReceipt.$Properties|null|undefined} receipt
+             * @memberof parley.v1.NodeMessage
+             * @instance
+             */
+            NodeMessage.prototype.receipt = null;
+
+            /**
+             * NodeMessage padding.
+             * @member {Uint8Array} padding
+             * @memberof parley.v1.NodeMessage
+             * @instance
+             */
+            NodeMessage.prototype.padding = $util.newBuffer([]);
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            /**
+             * NodeMessage body.
+             * @member {"chat"|"receipt"|undefined} body
+             * @memberof parley.v1.NodeMessage
+             * @instance
+             */
+            $Object.defineProperty(NodeMessage.prototype, "body", {
+                get: $util.oneOfGetter($oneOfFields = ["chat", "receipt"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new NodeMessage instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.NodeMessage
+             * @static
+             * @param {parley.v1.NodeMessage.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.NodeMessage} NodeMessage instance
+             * @type {{
+             *   (properties: parley.v1.NodeMessage.$Shape): parley.v1.NodeMessage & parley.v1.NodeMessage.$Shape;
+             *   (properties?: parley.v1.NodeMessage.$Properties): parley.v1.NodeMessage;
+             * }}
+             */
+            NodeMessage.create = function(properties) {
+                return new NodeMessage(properties);
+            };
+
+            /**
+             * Encodes the specified NodeMessage message. Does not implicitly {@link parley.v1.NodeMessage.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.NodeMessage
+             * @static
+             * @param {parley.v1.NodeMessage.$Properties} message NodeMessage message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            NodeMessage.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.version);
+                if (message.messageId != null && $Object.hasOwnProperty.call(message, "messageId") && message.messageId.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.messageId);
+                if (message.sentAt != null && $Object.hasOwnProperty.call(message, "sentAt") && (typeof message.sentAt === "object" ? message.sentAt.low || message.sentAt.high : message.sentAt !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.sentAt);
+                if (message.padding != null && $Object.hasOwnProperty.call(message, "padding") && message.padding.length)
+                    writer.uint32(/* id 15, wireType 2 =*/122).bytes(message.padding);
+                if (message.chat != null && $Object.hasOwnProperty.call(message, "chat"))
+                    $root.parley.v1.ChatText.encode(message.chat, writer.uint32(/* id 16, wireType 2 =*/130).fork(), _depth + 1).ldelim();
+                if (message.receipt != null && $Object.hasOwnProperty.call(message, "receipt"))
+                    $root.parley.v1.DeliveryReceipt.encode(message.receipt, writer.uint32(/* id 17, wireType 2 =*/138).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a NodeMessage message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.NodeMessage
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.NodeMessage & parley.v1.NodeMessage.$Shape} NodeMessage
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            NodeMessage.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.NodeMessage();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.messageId = value;
+                            else
+                                delete message.messageId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sentAt = value;
+                            else
+                                delete message.sentAt;
+                            continue;
+                        }
+                    case 16: {
+                            if (wireType !== 2)
+                                break;
+                            message.chat = $root.parley.v1.ChatText.decode(reader, reader.size(), $undefined, _depth + 1, message.chat);
+                            message.body = "chat";
+                            continue;
+                        }
+                    case 17: {
+                            if (wireType !== 2)
+                                break;
+                            message.receipt = $root.parley.v1.DeliveryReceipt.decode(reader, reader.size(), $undefined, _depth + 1, message.receipt);
+                            message.body = "receipt";
+                            continue;
+                        }
+                    case 15: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.padding = value;
+                            else
+                                delete message.padding;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return NodeMessage;
+        })();
+
+        v1.ChatText = (function() {
+
+            /**
+             * Properties of a ChatText.
+             * @typedef {Object} parley.v1.ChatText.$Properties
+             * @property {string|null} [text] ChatText text
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ChatText.
+             * @memberof parley.v1
+             * @interface IChatText
+             * @augments parley.v1.ChatText.$Properties
+             * @deprecated Use parley.v1.ChatText.$Properties instead.
+             */
+
+            /**
+             * Shape of a ChatText.
+             * @typedef {parley.v1.ChatText.$Properties} parley.v1.ChatText.$Shape
+             */
+
+            /**
+             * Constructs a new ChatText.
+             * @memberof parley.v1
+             * @classdesc Represents a ChatText.
+             * @constructor
+             * @param {parley.v1.ChatText.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ChatText = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ChatText text.
+             * @member {string} text
+             * @memberof parley.v1.ChatText
+             * @instance
+             */
+            ChatText.prototype.text = "";
+
+            /**
+             * Creates a new ChatText instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.ChatText
+             * @static
+             * @param {parley.v1.ChatText.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.ChatText} ChatText instance
+             * @type {{
+             *   (properties: parley.v1.ChatText.$Shape): parley.v1.ChatText & parley.v1.ChatText.$Shape;
+             *   (properties?: parley.v1.ChatText.$Properties): parley.v1.ChatText;
+             * }}
+             */
+            ChatText.create = function(properties) {
+                return new ChatText(properties);
+            };
+
+            /**
+             * Encodes the specified ChatText message. Does not implicitly {@link parley.v1.ChatText.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.ChatText
+             * @static
+             * @param {parley.v1.ChatText.$Properties} message ChatText message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ChatText.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.text != null && $Object.hasOwnProperty.call(message, "text") && message.text !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.text);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ChatText message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.ChatText
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.ChatText & parley.v1.ChatText.$Shape} ChatText
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ChatText.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.ChatText();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.text = value;
+                            else
+                                delete message.text;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ChatText;
+        })();
+
+        v1.DeliveryReceipt = (function() {
+
+            /**
+             * Properties of a DeliveryReceipt.
+             * @typedef {Object} parley.v1.DeliveryReceipt.$Properties
+             * @property {Array.<Uint8Array>|null} [messageIds] DeliveryReceipt messageIds
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DeliveryReceipt.
+             * @memberof parley.v1
+             * @interface IDeliveryReceipt
+             * @augments parley.v1.DeliveryReceipt.$Properties
+             * @deprecated Use parley.v1.DeliveryReceipt.$Properties instead.
+             */
+
+            /**
+             * Shape of a DeliveryReceipt.
+             * @typedef {parley.v1.DeliveryReceipt.$Properties} parley.v1.DeliveryReceipt.$Shape
+             */
+
+            /**
+             * Constructs a new DeliveryReceipt.
+             * @memberof parley.v1
+             * @classdesc Represents a DeliveryReceipt.
+             * @constructor
+             * @param {parley.v1.DeliveryReceipt.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DeliveryReceipt = function (properties) {
+                this.messageIds = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DeliveryReceipt messageIds.
+             * @member {Array.<Uint8Array>} messageIds
+             * @memberof parley.v1.DeliveryReceipt
+             * @instance
+             */
+            DeliveryReceipt.prototype.messageIds = $util.emptyArray;
+
+            /**
+             * Creates a new DeliveryReceipt instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.DeliveryReceipt
+             * @static
+             * @param {parley.v1.DeliveryReceipt.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.DeliveryReceipt} DeliveryReceipt instance
+             * @type {{
+             *   (properties: parley.v1.DeliveryReceipt.$Shape): parley.v1.DeliveryReceipt & parley.v1.DeliveryReceipt.$Shape;
+             *   (properties?: parley.v1.DeliveryReceipt.$Properties): parley.v1.DeliveryReceipt;
+             * }}
+             */
+            DeliveryReceipt.create = function(properties) {
+                return new DeliveryReceipt(properties);
+            };
+
+            /**
+             * Encodes the specified DeliveryReceipt message. Does not implicitly {@link parley.v1.DeliveryReceipt.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.DeliveryReceipt
+             * @static
+             * @param {parley.v1.DeliveryReceipt.$Properties} message DeliveryReceipt message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DeliveryReceipt.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.messageIds != null && message.messageIds.length)
+                    for (let i = 0; i < message.messageIds.length; ++i)
+                        writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.messageIds[i]);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DeliveryReceipt message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.DeliveryReceipt
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.DeliveryReceipt & parley.v1.DeliveryReceipt.$Shape} DeliveryReceipt
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DeliveryReceipt.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.DeliveryReceipt();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.messageIds && message.messageIds.length))
+                                message.messageIds = [];
+                            message.messageIds.push(reader.bytes());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return DeliveryReceipt;
+        })();
+
         v1.Packet = (function() {
 
             /**

@@ -1,0 +1,2 @@
+export * from './messenger.js';
+export * from './node-message.js';
