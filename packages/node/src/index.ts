@@ -1,10 +1,12 @@
 /**
  * @parley/node — the ordinary node: spec/09-node.md, 10-e2e.md, 11-files-calls.md.
  *
+ *   attach     reconnection with exponential backoff and full jitter                                 09 §4
  *   messaging  NodeMessage (the E2E plaintext) and end-to-end messaging through the offline store   09 §3, 10
  *   paths      the node's UDP socket (UdpMux), probes, and datagram paths to a peer device: punched
  *              (direct) or through a relay, over UDP or the node's TCP channel      08 §4, §6-7
  */
 
+export * from './attach/index.js';
 export * from './messaging/index.js';
 export * from './paths/index.js';
