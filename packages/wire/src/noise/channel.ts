@@ -57,6 +57,11 @@ export interface ChannelConfig<P> {
   staticKey?: KeyPair;
   /** Test hooks passed to the Transport. */
   transport?: TransportOptions;
+  /**
+   * The Noise prologue: `parley/1 stream` for stream channels ([CHAN-NOISE-2]); a peer session over a
+   * datagram path uses its own (09-node.md), so a handshake message of one can never complete the other.
+   */
+  prologue?: Uint8Array;
 }
 
 /** The result of a completed handshake. */
@@ -113,7 +118,7 @@ function keys<P>(config: ChannelConfig<P>): { s: KeyPair; e: KeyPair } {
 /** The initiator's first step: message 1 (`-> e`, empty payload) to send, then ExpectMessage2. */
 export function startInitiator<P>(config: ChannelConfig<P>): Step<P> {
   const { s, e } = keys(config);
-  const noise = XXHandshake.initiator(config.suite, PROLOGUE, s, e);
+  const noise = XXHandshake.initiator(config.suite, config.prologue ?? PROLOGUE, s, e);
   const message = noise.writeMessage1(EMPTY); // [CHAN-HS-1]
   return { state: { kind: 'ExpectMessage2', config, noise }, actions: [{ kind: 'Send', message }] };
 }
@@ -121,7 +126,7 @@ export function startInitiator<P>(config: ChannelConfig<P>): Step<P> {
 /** The responder's first state: ExpectMessage1, nothing to send. */
 export function startResponder<P>(config: ChannelConfig<P>): Step<P> {
   const { s, e } = keys(config);
-  const noise = XXHandshake.responder(config.suite, PROLOGUE, s, e);
+  const noise = XXHandshake.responder(config.suite, config.prologue ?? PROLOGUE, s, e);
   return { state: { kind: 'ExpectMessage1', config, noise }, actions: [] };
 }
 

@@ -1,0 +1,1 @@
+export * from './datagram-session.js';
