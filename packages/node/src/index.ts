@@ -4,6 +4,7 @@
  *   attach     reconnection with exponential backoff and full jitter                                 09 §4
  *   messaging  NodeMessage (the E2E plaintext) and end-to-end messaging through the offline store   09 §3, 10
  *   sessions   peer sessions over a path: the Noise handshake in 0x08 datagrams, the datagram channel 09 §5
+ *   presence   endpoints sealed for contacts; what a node trusts of a lookup answer                  09 §6
  *   paths      the node's UDP socket (UdpMux), probes, and datagram paths to a peer device: punched
  *              (direct) or through a relay, over UDP or the node's TCP channel      08 §4, §6-7
  */
@@ -11,4 +12,5 @@
 export * from './attach/index.js';
 export * from './messaging/index.js';
 export * from './paths/index.js';
+export * from './presence/index.js';
 export * from './sessions/index.js';

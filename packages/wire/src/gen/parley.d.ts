@@ -2178,6 +2178,27 @@ export namespace parley {
             type $Shape = parley.v1.DeliveryReceipt.$Properties;
         }
 
+        interface IPeerEndpoints extends parley.v1.PeerEndpoints.$Properties {
+        }
+
+        class PeerEndpoints {
+            constructor(properties?: parley.v1.PeerEndpoints.$Properties);
+            $unknowns?: Uint8Array[];
+            endpoints: parley.v1.Endpoint.$Properties[];
+            static create(properties: parley.v1.PeerEndpoints.$Shape): parley.v1.PeerEndpoints & parley.v1.PeerEndpoints.$Shape;
+            static create(properties?: parley.v1.PeerEndpoints.$Properties): parley.v1.PeerEndpoints;
+            static encode(message: parley.v1.PeerEndpoints.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): parley.v1.PeerEndpoints & parley.v1.PeerEndpoints.$Shape;
+        }
+
+        namespace PeerEndpoints {
+            interface $Properties {
+                endpoints?: (parley.v1.Endpoint.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = parley.v1.PeerEndpoints.$Properties;
+        }
+
         interface IPacket extends parley.v1.Packet.$Properties {
         }
 

@@ -15993,6 +15993,159 @@ export const parley = $root.parley = (() => {
             return DeliveryReceipt;
         })();
 
+        v1.PeerEndpoints = (function() {
+
+            /**
+             * Properties of a PeerEndpoints.
+             * @typedef {Object} parley.v1.PeerEndpoints.$Properties
+             * @property {Array.<parley.v1.Endpoint.$Properties>|null} [endpoints] PeerEndpoints endpoints
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PeerEndpoints.
+             * @memberof parley.v1
+             * @interface IPeerEndpoints
+             * @augments parley.v1.PeerEndpoints.$Properties
+             * @deprecated Use parley.v1.PeerEndpoints.$Properties instead.
+             */
+
+            /**
+             * Shape of a PeerEndpoints.
+             * @typedef {parley.v1.PeerEndpoints.$Properties} parley.v1.PeerEndpoints.$Shape
+             */
+
+            /**
+             * Constructs a new PeerEndpoints.
+             * @memberof parley.v1
+             * @classdesc Represents a PeerEndpoints.
+             * @constructor
+             * @param {parley.v1.PeerEndpoints.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PeerEndpoints = function (properties) {
+                this.endpoints = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PeerEndpoints endpoints.
+             * @member {Array.<parley.v1.Endpoint.$Properties>} endpoints
+             * @memberof parley.v1.PeerEndpoints
+             * @instance
+             */
+            PeerEndpoints.prototype.endpoints = $util.emptyArray;
+
+            /**
+             * Creates a new PeerEndpoints instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.PeerEndpoints
+             * @static
+             * @param {parley.v1.PeerEndpoints.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.PeerEndpoints} PeerEndpoints instance
+             * @type {{
+             *   (properties: parley.v1.PeerEndpoints.$Shape): parley.v1.PeerEndpoints & parley.v1.PeerEndpoints.$Shape;
+             *   (properties?: parley.v1.PeerEndpoints.$Properties): parley.v1.PeerEndpoints;
+             * }}
+             */
+            PeerEndpoints.create = function(properties) {
+                return new PeerEndpoints(properties);
+            };
+
+            /**
+             * Encodes the specified PeerEndpoints message. Does not implicitly {@link parley.v1.PeerEndpoints.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.PeerEndpoints
+             * @static
+             * @param {parley.v1.PeerEndpoints.$Properties} message PeerEndpoints message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PeerEndpoints.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.endpoints != null && message.endpoints.length)
+                    for (let i = 0; i < message.endpoints.length; ++i)
+                        $root.parley.v1.Endpoint.encode(message.endpoints[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PeerEndpoints message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.PeerEndpoints
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.PeerEndpoints & parley.v1.PeerEndpoints.$Shape} PeerEndpoints
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PeerEndpoints.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.PeerEndpoints();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.endpoints && message.endpoints.length))
+                                message.endpoints = [];
+                            message.endpoints.push($root.parley.v1.Endpoint.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PeerEndpoints;
+        })();
+
         v1.Packet = (function() {
 
             /**
