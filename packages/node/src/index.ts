@@ -2,6 +2,7 @@
  * @parley/node — the ordinary node: spec/09-node.md, 10-e2e.md, 11-files-calls.md.
  *
  *   attach     reconnection with exponential backoff and full jitter                                 09 §4
+ *   contacts   the contact list, its encrypted blob on the login server, and the merge               09 §7
  *   messaging  NodeMessage (the E2E plaintext) and end-to-end messaging through the offline store   09 §3, 10
  *   sessions   peer sessions over a path: the Noise handshake in 0x08 datagrams, the datagram channel 09 §5
  *   presence   endpoints sealed for contacts; what a node trusts of a lookup answer                  09 §6
@@ -10,6 +11,7 @@
  */
 
 export * from './attach/index.js';
+export * from './contacts/index.js';
 export * from './messaging/index.js';
 export * from './paths/index.js';
 export * from './presence/index.js';

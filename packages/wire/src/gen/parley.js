@@ -14871,6 +14871,7 @@ export const parley = $root.parley = (() => {
              * @property {boolean|null} [confirmed] RatchetSessionState confirmed
              * @property {parley.v1.PrekeyMessage.$Properties|null} [pending] RatchetSessionState pending
              * @property {Long|null} [createdAt] RatchetSessionState createdAt
+             * @property {boolean|null} [standby] RatchetSessionState standby
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -15040,6 +15041,14 @@ export const parley = $root.parley = (() => {
             RatchetSessionState.prototype.createdAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * RatchetSessionState standby.
+             * @member {boolean} standby
+             * @memberof parley.v1.RatchetSessionState
+             * @instance
+             */
+            RatchetSessionState.prototype.standby = false;
+
+            /**
              * Creates a new RatchetSessionState instance using the specified properties.
              * @function create
              * @memberof parley.v1.RatchetSessionState
@@ -15106,6 +15115,8 @@ export const parley = $root.parley = (() => {
                     $root.parley.v1.PrekeyMessage.encode(message.pending, writer.uint32(/* id 16, wireType 2 =*/130).fork(), _depth + 1).ldelim();
                 if (message.createdAt != null && $Object.hasOwnProperty.call(message, "createdAt") && (typeof message.createdAt === "object" ? message.createdAt.low || message.createdAt.high : message.createdAt !== 0))
                     writer.uint32(/* id 17, wireType 0 =*/136).uint64(message.createdAt);
+                if (message.standby != null && $Object.hasOwnProperty.call(message, "standby") && message.standby !== false)
+                    writer.uint32(/* id 18, wireType 0 =*/144).bool(message.standby);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -15297,6 +15308,15 @@ export const parley = $root.parley = (() => {
                                 message.createdAt = value;
                             else
                                 delete message.createdAt;
+                            continue;
+                        }
+                    case 18: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.standby = value;
+                            else
+                                delete message.standby;
                             continue;
                         }
                     }
@@ -16146,6 +16166,628 @@ export const parley = $root.parley = (() => {
             return PeerEndpoints;
         })();
 
+        /**
+         * ContactState enum.
+         * @name parley.v1.ContactState
+         * @enum {number}
+         * @property {number} CONTACT_STATE_UNSPECIFIED=0 CONTACT_STATE_UNSPECIFIED value
+         * @property {number} CONTACT_STATE_OUTGOING=1 CONTACT_STATE_OUTGOING value
+         * @property {number} CONTACT_STATE_INCOMING=2 CONTACT_STATE_INCOMING value
+         * @property {number} CONTACT_STATE_ACCEPTED=3 CONTACT_STATE_ACCEPTED value
+         * @property {number} CONTACT_STATE_DECLINED=4 CONTACT_STATE_DECLINED value
+         * @property {number} CONTACT_STATE_BLOCKED=5 CONTACT_STATE_BLOCKED value
+         * @property {number} CONTACT_STATE_REMOVED=6 CONTACT_STATE_REMOVED value
+         */
+        v1.ContactState = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "CONTACT_STATE_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "CONTACT_STATE_OUTGOING"] = 1;
+            values[valuesById[2] = "CONTACT_STATE_INCOMING"] = 2;
+            values[valuesById[3] = "CONTACT_STATE_ACCEPTED"] = 3;
+            values[valuesById[4] = "CONTACT_STATE_DECLINED"] = 4;
+            values[valuesById[5] = "CONTACT_STATE_BLOCKED"] = 5;
+            values[valuesById[6] = "CONTACT_STATE_REMOVED"] = 6;
+            return values;
+        })();
+
+        v1.ContactEntry = (function() {
+
+            /**
+             * Properties of a ContactEntry.
+             * @typedef {Object} parley.v1.ContactEntry.$Properties
+             * @property {string|null} [username] ContactEntry username
+             * @property {parley.v1.ContactState|null} [state] ContactEntry state
+             * @property {Long|null} [updatedAt] ContactEntry updatedAt
+             * @property {number|null} [presenceKeyId] ContactEntry presenceKeyId
+             * @property {Uint8Array|null} [presenceKey] ContactEntry presenceKey
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ContactEntry.
+             * @memberof parley.v1
+             * @interface IContactEntry
+             * @augments parley.v1.ContactEntry.$Properties
+             * @deprecated Use parley.v1.ContactEntry.$Properties instead.
+             */
+
+            /**
+             * Shape of a ContactEntry.
+             * @typedef {parley.v1.ContactEntry.$Properties} parley.v1.ContactEntry.$Shape
+             */
+
+            /**
+             * Constructs a new ContactEntry.
+             * @memberof parley.v1
+             * @classdesc Represents a ContactEntry.
+             * @constructor
+             * @param {parley.v1.ContactEntry.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ContactEntry = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ContactEntry username.
+             * @member {string} username
+             * @memberof parley.v1.ContactEntry
+             * @instance
+             */
+            ContactEntry.prototype.username = "";
+
+            /**
+             * ContactEntry state.
+             * @member {parley.v1.ContactState} state
+             * @memberof parley.v1.ContactEntry
+             * @instance
+             */
+            ContactEntry.prototype.state = 0;
+
+            /**
+             * ContactEntry updatedAt.
+             * @member {Long} updatedAt
+             * @memberof parley.v1.ContactEntry
+             * @instance
+             */
+            ContactEntry.prototype.updatedAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ContactEntry presenceKeyId.
+             * @member {number} presenceKeyId
+             * @memberof parley.v1.ContactEntry
+             * @instance
+             */
+            ContactEntry.prototype.presenceKeyId = 0;
+
+            /**
+             * ContactEntry presenceKey.
+             * @member {Uint8Array} presenceKey
+             * @memberof parley.v1.ContactEntry
+             * @instance
+             */
+            ContactEntry.prototype.presenceKey = $util.newBuffer([]);
+
+            /**
+             * Creates a new ContactEntry instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.ContactEntry
+             * @static
+             * @param {parley.v1.ContactEntry.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.ContactEntry} ContactEntry instance
+             * @type {{
+             *   (properties: parley.v1.ContactEntry.$Shape): parley.v1.ContactEntry & parley.v1.ContactEntry.$Shape;
+             *   (properties?: parley.v1.ContactEntry.$Properties): parley.v1.ContactEntry;
+             * }}
+             */
+            ContactEntry.create = function(properties) {
+                return new ContactEntry(properties);
+            };
+
+            /**
+             * Encodes the specified ContactEntry message. Does not implicitly {@link parley.v1.ContactEntry.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.ContactEntry
+             * @static
+             * @param {parley.v1.ContactEntry.$Properties} message ContactEntry message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ContactEntry.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.username != null && $Object.hasOwnProperty.call(message, "username") && message.username !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.username);
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state") && message.state !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).int32(message.state);
+                if (message.updatedAt != null && $Object.hasOwnProperty.call(message, "updatedAt") && (typeof message.updatedAt === "object" ? message.updatedAt.low || message.updatedAt.high : message.updatedAt !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.updatedAt);
+                if (message.presenceKeyId != null && $Object.hasOwnProperty.call(message, "presenceKeyId") && message.presenceKeyId !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.presenceKeyId);
+                if (message.presenceKey != null && $Object.hasOwnProperty.call(message, "presenceKey") && message.presenceKey.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.presenceKey);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ContactEntry message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.ContactEntry
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.ContactEntry & parley.v1.ContactEntry.$Shape} ContactEntry
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ContactEntry.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.ContactEntry();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.username = value;
+                            else
+                                delete message.username;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.state = value;
+                            else
+                                delete message.state;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.updatedAt = value;
+                            else
+                                delete message.updatedAt;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.presenceKeyId = value;
+                            else
+                                delete message.presenceKeyId;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.presenceKey = value;
+                            else
+                                delete message.presenceKey;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ContactEntry;
+        })();
+
+        v1.OwnPresenceKey = (function() {
+
+            /**
+             * Properties of an OwnPresenceKey.
+             * @typedef {Object} parley.v1.OwnPresenceKey.$Properties
+             * @property {number|null} [keyId] OwnPresenceKey keyId
+             * @property {Uint8Array|null} [key] OwnPresenceKey key
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an OwnPresenceKey.
+             * @memberof parley.v1
+             * @interface IOwnPresenceKey
+             * @augments parley.v1.OwnPresenceKey.$Properties
+             * @deprecated Use parley.v1.OwnPresenceKey.$Properties instead.
+             */
+
+            /**
+             * Shape of an OwnPresenceKey.
+             * @typedef {parley.v1.OwnPresenceKey.$Properties} parley.v1.OwnPresenceKey.$Shape
+             */
+
+            /**
+             * Constructs a new OwnPresenceKey.
+             * @memberof parley.v1
+             * @classdesc Represents an OwnPresenceKey.
+             * @constructor
+             * @param {parley.v1.OwnPresenceKey.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const OwnPresenceKey = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * OwnPresenceKey keyId.
+             * @member {number} keyId
+             * @memberof parley.v1.OwnPresenceKey
+             * @instance
+             */
+            OwnPresenceKey.prototype.keyId = 0;
+
+            /**
+             * OwnPresenceKey key.
+             * @member {Uint8Array} key
+             * @memberof parley.v1.OwnPresenceKey
+             * @instance
+             */
+            OwnPresenceKey.prototype.key = $util.newBuffer([]);
+
+            /**
+             * Creates a new OwnPresenceKey instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.OwnPresenceKey
+             * @static
+             * @param {parley.v1.OwnPresenceKey.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.OwnPresenceKey} OwnPresenceKey instance
+             * @type {{
+             *   (properties: parley.v1.OwnPresenceKey.$Shape): parley.v1.OwnPresenceKey & parley.v1.OwnPresenceKey.$Shape;
+             *   (properties?: parley.v1.OwnPresenceKey.$Properties): parley.v1.OwnPresenceKey;
+             * }}
+             */
+            OwnPresenceKey.create = function(properties) {
+                return new OwnPresenceKey(properties);
+            };
+
+            /**
+             * Encodes the specified OwnPresenceKey message. Does not implicitly {@link parley.v1.OwnPresenceKey.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.OwnPresenceKey
+             * @static
+             * @param {parley.v1.OwnPresenceKey.$Properties} message OwnPresenceKey message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            OwnPresenceKey.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.keyId != null && $Object.hasOwnProperty.call(message, "keyId") && message.keyId !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.keyId);
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.key);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an OwnPresenceKey message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.OwnPresenceKey
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.OwnPresenceKey & parley.v1.OwnPresenceKey.$Shape} OwnPresenceKey
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            OwnPresenceKey.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.OwnPresenceKey();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.keyId = value;
+                            else
+                                delete message.keyId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.key = value;
+                            else
+                                delete message.key;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return OwnPresenceKey;
+        })();
+
+        v1.ContactList = (function() {
+
+            /**
+             * Properties of a ContactList.
+             * @typedef {Object} parley.v1.ContactList.$Properties
+             * @property {number|null} [version] ContactList version
+             * @property {Array.<parley.v1.ContactEntry.$Properties>|null} [contacts] ContactList contacts
+             * @property {Array.<parley.v1.OwnPresenceKey.$Properties>|null} [presenceKeys] ContactList presenceKeys
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ContactList.
+             * @memberof parley.v1
+             * @interface IContactList
+             * @augments parley.v1.ContactList.$Properties
+             * @deprecated Use parley.v1.ContactList.$Properties instead.
+             */
+
+            /**
+             * Shape of a ContactList.
+             * @typedef {parley.v1.ContactList.$Properties} parley.v1.ContactList.$Shape
+             */
+
+            /**
+             * Constructs a new ContactList.
+             * @memberof parley.v1
+             * @classdesc Represents a ContactList.
+             * @constructor
+             * @param {parley.v1.ContactList.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ContactList = function (properties) {
+                this.contacts = [];
+                this.presenceKeys = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ContactList version.
+             * @member {number} version
+             * @memberof parley.v1.ContactList
+             * @instance
+             */
+            ContactList.prototype.version = 0;
+
+            /**
+             * ContactList contacts.
+             * @member {Array.<parley.v1.ContactEntry.$Properties>} contacts
+             * @memberof parley.v1.ContactList
+             * @instance
+             */
+            ContactList.prototype.contacts = $util.emptyArray;
+
+            /**
+             * ContactList presenceKeys.
+             * @member {Array.<parley.v1.OwnPresenceKey.$Properties>} presenceKeys
+             * @memberof parley.v1.ContactList
+             * @instance
+             */
+            ContactList.prototype.presenceKeys = $util.emptyArray;
+
+            /**
+             * Creates a new ContactList instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.ContactList
+             * @static
+             * @param {parley.v1.ContactList.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.ContactList} ContactList instance
+             * @type {{
+             *   (properties: parley.v1.ContactList.$Shape): parley.v1.ContactList & parley.v1.ContactList.$Shape;
+             *   (properties?: parley.v1.ContactList.$Properties): parley.v1.ContactList;
+             * }}
+             */
+            ContactList.create = function(properties) {
+                return new ContactList(properties);
+            };
+
+            /**
+             * Encodes the specified ContactList message. Does not implicitly {@link parley.v1.ContactList.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.ContactList
+             * @static
+             * @param {parley.v1.ContactList.$Properties} message ContactList message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ContactList.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.version);
+                if (message.contacts != null && message.contacts.length)
+                    for (let i = 0; i < message.contacts.length; ++i)
+                        $root.parley.v1.ContactEntry.encode(message.contacts[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.presenceKeys != null && message.presenceKeys.length)
+                    for (let i = 0; i < message.presenceKeys.length; ++i)
+                        $root.parley.v1.OwnPresenceKey.encode(message.presenceKeys[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ContactList message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.ContactList
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.ContactList & parley.v1.ContactList.$Shape} ContactList
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ContactList.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.ContactList();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.contacts && message.contacts.length))
+                                message.contacts = [];
+                            message.contacts.push($root.parley.v1.ContactEntry.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.presenceKeys && message.presenceKeys.length))
+                                message.presenceKeys = [];
+                            message.presenceKeys.push($root.parley.v1.OwnPresenceKey.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ContactList;
+        })();
+
         v1.Packet = (function() {
 
             /**
@@ -16221,7 +16863,10 @@ export const parley = $root.parley = (() => {
              * @property {parley.v1.RelayFrame.$Properties|null} [relayFrame] Packet relayFrame
              * @property {parley.v1.AttestRequest.$Properties|null} [attestRequest] Packet attestRequest
              * @property {parley.v1.AttestReply.$Properties|null} [attestReply] Packet attestReply
-             * @property {"close"|"ping"|"pong"|"error"|"registerStart"|"registerStartReply"|"registerFinish"|"registerFinishReply"|"loginStart"|"loginStartReply"|"loginFinish"|"loginFinishReply"|"renewCertificate"|"renewCertificateReply"|"changePasswordStart"|"changePasswordStartReply"|"changePasswordFinish"|"changePasswordFinishReply"|"getPolicy"|"policyReply"|"getSupernodeList"|"supernodeListReply"|"getRevocationList"|"revocationListReply"|"supernodeRegister"|"supernodeRegisterReply"|"supernodeHeartbeat"|"supernodeHeartbeatReply"|"uploadPrekeys"|"uploadPrekeysReply"|"fetchPrekeys"|"fetchPrekeysReply"|"getContactBlob"|"contactBlobReply"|"putContactBlob"|"putContactBlobReply"|"attach"|"attachReply"|"publishPresence"|"publishPresenceReply"|"lookupPresence"|"lookupPresenceReply"|"storeMessage"|"storeMessageReply"|"fetchMessages"|"fetchMessagesReply"|"ackMessages"|"ackMessagesReply"|"replicatePresence"|"replicatePresenceReply"|"replicateMessages"|"replicateMessagesReply"|"observeRequest"|"observeReply"|"classifyRequest"|"classifyReply"|"classifyProbe"|"classifyProbeReply"|"punchRequest"|"punchReply"|"punchOffer"|"punchOfferReply"|"relayAllocate"|"relayAllocateReply"|"relayRefresh"|"relayRefreshReply"|"relayFrame"|"attestRequest"|"attestReply"} [body] Packet body
+             * @property {parley.v1.SessionFrames.$Properties|null} [sessionFrames] Packet sessionFrames
+             * @property {parley.v1.SessionDatagram.$Properties|null} [sessionDatagram] Packet sessionDatagram
+             * @property {parley.v1.SessionClose.$Properties|null} [sessionClose] Packet sessionClose
+             * @property {"close"|"ping"|"pong"|"error"|"registerStart"|"registerStartReply"|"registerFinish"|"registerFinishReply"|"loginStart"|"loginStartReply"|"loginFinish"|"loginFinishReply"|"renewCertificate"|"renewCertificateReply"|"changePasswordStart"|"changePasswordStartReply"|"changePasswordFinish"|"changePasswordFinishReply"|"getPolicy"|"policyReply"|"getSupernodeList"|"supernodeListReply"|"getRevocationList"|"revocationListReply"|"supernodeRegister"|"supernodeRegisterReply"|"supernodeHeartbeat"|"supernodeHeartbeatReply"|"uploadPrekeys"|"uploadPrekeysReply"|"fetchPrekeys"|"fetchPrekeysReply"|"getContactBlob"|"contactBlobReply"|"putContactBlob"|"putContactBlobReply"|"attach"|"attachReply"|"publishPresence"|"publishPresenceReply"|"lookupPresence"|"lookupPresenceReply"|"storeMessage"|"storeMessageReply"|"fetchMessages"|"fetchMessagesReply"|"ackMessages"|"ackMessagesReply"|"replicatePresence"|"replicatePresenceReply"|"replicateMessages"|"replicateMessagesReply"|"observeRequest"|"observeReply"|"classifyRequest"|"classifyReply"|"classifyProbe"|"classifyProbeReply"|"punchRequest"|"punchReply"|"punchOffer"|"punchOfferReply"|"relayAllocate"|"relayAllocateReply"|"relayRefresh"|"relayRefreshReply"|"relayFrame"|"attestRequest"|"attestReply"|"sessionFrames"|"sessionDatagram"|"sessionClose"} [body] Packet body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -16306,9 +16951,12 @@ export const parley = $root.parley = (() => {
              *   relayFrame?: parley.v1.RelayFrame.$Shape|null;
              *   attestRequest?: parley.v1.AttestRequest.$Shape|null;
              *   attestReply?: parley.v1.AttestReply.$Shape|null;
+             *   sessionFrames?: parley.v1.SessionFrames.$Shape|null;
+             *   sessionDatagram?: parley.v1.SessionDatagram.$Shape|null;
+             *   sessionClose?: parley.v1.SessionClose.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ body?: undefined; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "close"; close: parley.v1.Close.$Shape; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "ping"; close?: null; ping: parley.v1.Ping.$Shape; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "pong"; close?: null; ping?: null; pong: parley.v1.Pong.$Shape; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "error"; close?: null; ping?: null; pong?: null; error: parley.v1.ErrorReply.$Shape; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "registerStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart: parley.v1.RegisterStart.$Shape; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "registerStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply: parley.v1.RegisterStartReply.$Shape; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "registerFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish: parley.v1.RegisterFinish.$Shape; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "registerFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply: parley.v1.RegisterFinishReply.$Shape; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "loginStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart: parley.v1.LoginStart.$Shape; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "loginStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply: parley.v1.LoginStartReply.$Shape; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "loginFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish: parley.v1.LoginFinish.$Shape; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "loginFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply: parley.v1.CertificateReply.$Shape; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "renewCertificate"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate: parley.v1.RenewCertificate.$Shape; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "renewCertificateReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply: parley.v1.CertificateReply.$Shape; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "changePasswordStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart: parley.v1.ChangePasswordStart.$Shape; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "changePasswordStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply: parley.v1.ChangePasswordStartReply.$Shape; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "changePasswordFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish: parley.v1.ChangePasswordFinish.$Shape; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "changePasswordFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply: parley.v1.ChangePasswordFinishReply.$Shape; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "getPolicy"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy: parley.v1.GetPolicy.$Shape; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "policyReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply: parley.v1.PolicyReply.$Shape; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "getSupernodeList"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList: parley.v1.GetSupernodeList.$Shape; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "supernodeListReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply: parley.v1.SupernodeListReply.$Shape; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "getRevocationList"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList: parley.v1.GetRevocationList.$Shape; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "revocationListReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply: parley.v1.RevocationListReply.$Shape; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "supernodeRegister"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister: parley.v1.SupernodeRegister.$Shape; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "supernodeRegisterReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply: parley.v1.SupernodeRegisterReply.$Shape; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "supernodeHeartbeat"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat: parley.v1.SupernodeHeartbeat.$Shape; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "supernodeHeartbeatReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply: parley.v1.SupernodeHeartbeatReply.$Shape; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "uploadPrekeys"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys: parley.v1.UploadPrekeys.$Shape; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "uploadPrekeysReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply: parley.v1.UploadPrekeysReply.$Shape; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "fetchPrekeys"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys: parley.v1.FetchPrekeys.$Shape; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "fetchPrekeysReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply: parley.v1.FetchPrekeysReply.$Shape; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "getContactBlob"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob: parley.v1.GetContactBlob.$Shape; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "contactBlobReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply: parley.v1.ContactBlobReply.$Shape; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "putContactBlob"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob: parley.v1.PutContactBlob.$Shape; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "putContactBlobReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply: parley.v1.PutContactBlobReply.$Shape; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "attach"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach: parley.v1.Attach.$Shape; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "attachReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply: parley.v1.AttachReply.$Shape; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "publishPresence"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence: parley.v1.PublishPresence.$Shape; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "publishPresenceReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply: parley.v1.PublishPresenceReply.$Shape; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "lookupPresence"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence: parley.v1.LookupPresence.$Shape; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "lookupPresenceReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply: parley.v1.LookupPresenceReply.$Shape; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "storeMessage"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage: parley.v1.StoreMessage.$Shape; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "storeMessageReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply: parley.v1.StoreMessageReply.$Shape; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "fetchMessages"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages: parley.v1.FetchMessages.$Shape; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "fetchMessagesReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply: parley.v1.FetchMessagesReply.$Shape; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "ackMessages"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages: parley.v1.AckMessages.$Shape; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "ackMessagesReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply: parley.v1.AckMessagesReply.$Shape; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "replicatePresence"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence: parley.v1.ReplicatePresence.$Shape; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "replicatePresenceReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply: parley.v1.ReplicatePresenceReply.$Shape; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "replicateMessages"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages: parley.v1.ReplicateMessages.$Shape; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "replicateMessagesReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply: parley.v1.ReplicateMessagesReply.$Shape; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "observeRequest"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest: parley.v1.ObserveRequest.$Shape; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "observeReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply: parley.v1.ObserveReply.$Shape; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "classifyRequest"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest: parley.v1.ClassifyRequest.$Shape; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "classifyReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply: parley.v1.ClassifyReply.$Shape; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "classifyProbe"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe: parley.v1.ClassifyProbe.$Shape; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "classifyProbeReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply: parley.v1.ClassifyProbeReply.$Shape; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "punchRequest"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest: parley.v1.PunchRequest.$Shape; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "punchReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply: parley.v1.PunchReply.$Shape; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "punchOffer"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer: parley.v1.PunchOffer.$Shape; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "punchOfferReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply: parley.v1.PunchOfferReply.$Shape; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "relayAllocate"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate: parley.v1.RelayAllocate.$Shape; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "relayAllocateReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply: parley.v1.RelayAllocateReply.$Shape; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "relayRefresh"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh: parley.v1.RelayRefresh.$Shape; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "relayRefreshReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply: parley.v1.RelayRefreshReply.$Shape; relayFrame?: null; attestRequest?: null; attestReply?: null }|{ body?: "relayFrame"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame: parley.v1.RelayFrame.$Shape; attestRequest?: null; attestReply?: null }|{ body?: "attestRequest"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest: parley.v1.AttestRequest.$Shape; attestReply?: null }|{ body?: "attestReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply: parley.v1.AttestReply.$Shape })
+             *   ({ body?: undefined; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "close"; close: parley.v1.Close.$Shape; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "ping"; close?: null; ping: parley.v1.Ping.$Shape; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "pong"; close?: null; ping?: null; pong: parley.v1.Pong.$Shape; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "error"; close?: null; ping?: null; pong?: null; error: parley.v1.ErrorReply.$Shape; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "registerStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart: parley.v1.RegisterStart.$Shape; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "registerStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply: parley.v1.RegisterStartReply.$Shape; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "registerFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish: parley.v1.RegisterFinish.$Shape; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "registerFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply: parley.v1.RegisterFinishReply.$Shape; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "loginStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart: parley.v1.LoginStart.$Shape; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "loginStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply: parley.v1.LoginStartReply.$Shape; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "loginFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish: parley.v1.LoginFinish.$Shape; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "loginFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply: parley.v1.CertificateReply.$Shape; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "renewCertificate"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate: parley.v1.RenewCertificate.$Shape; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "renewCertificateReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply: parley.v1.CertificateReply.$Shape; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "changePasswordStart"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart: parley.v1.ChangePasswordStart.$Shape; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "changePasswordStartReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply: parley.v1.ChangePasswordStartReply.$Shape; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "changePasswordFinish"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish: parley.v1.ChangePasswordFinish.$Shape; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "changePasswordFinishReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply: parley.v1.ChangePasswordFinishReply.$Shape; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "getPolicy"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy: parley.v1.GetPolicy.$Shape; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "policyReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply: parley.v1.PolicyReply.$Shape; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "getSupernodeList"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList: parley.v1.GetSupernodeList.$Shape; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "supernodeListReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply: parley.v1.SupernodeListReply.$Shape; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "getRevocationList"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList: parley.v1.GetRevocationList.$Shape; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "revocationListReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply: parley.v1.RevocationListReply.$Shape; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "supernodeRegister"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister: parley.v1.SupernodeRegister.$Shape; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "supernodeRegisterReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply: parley.v1.SupernodeRegisterReply.$Shape; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "supernodeHeartbeat"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat: parley.v1.SupernodeHeartbeat.$Shape; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "supernodeHeartbeatReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply: parley.v1.SupernodeHeartbeatReply.$Shape; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "uploadPrekeys"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys: parley.v1.UploadPrekeys.$Shape; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "uploadPrekeysReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply: parley.v1.UploadPrekeysReply.$Shape; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "fetchPrekeys"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys: parley.v1.FetchPrekeys.$Shape; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "fetchPrekeysReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply: parley.v1.FetchPrekeysReply.$Shape; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "getContactBlob"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob: parley.v1.GetContactBlob.$Shape; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "contactBlobReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply: parley.v1.ContactBlobReply.$Shape; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "putContactBlob"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob: parley.v1.PutContactBlob.$Shape; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "putContactBlobReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply: parley.v1.PutContactBlobReply.$Shape; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "attach"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach: parley.v1.Attach.$Shape; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "attachReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply: parley.v1.AttachReply.$Shape; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "publishPresence"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence: parley.v1.PublishPresence.$Shape; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "publishPresenceReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply: parley.v1.PublishPresenceReply.$Shape; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "lookupPresence"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence: parley.v1.LookupPresence.$Shape; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "lookupPresenceReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply: parley.v1.LookupPresenceReply.$Shape; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "storeMessage"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage: parley.v1.StoreMessage.$Shape; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "storeMessageReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply: parley.v1.StoreMessageReply.$Shape; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "fetchMessages"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages: parley.v1.FetchMessages.$Shape; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "fetchMessagesReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply: parley.v1.FetchMessagesReply.$Shape; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "ackMessages"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages: parley.v1.AckMessages.$Shape; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "ackMessagesReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply: parley.v1.AckMessagesReply.$Shape; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "replicatePresence"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence: parley.v1.ReplicatePresence.$Shape; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "replicatePresenceReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply: parley.v1.ReplicatePresenceReply.$Shape; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "replicateMessages"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages: parley.v1.ReplicateMessages.$Shape; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "replicateMessagesReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply: parley.v1.ReplicateMessagesReply.$Shape; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "observeRequest"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest: parley.v1.ObserveRequest.$Shape; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "observeReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply: parley.v1.ObserveReply.$Shape; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "classifyRequest"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest: parley.v1.ClassifyRequest.$Shape; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "classifyReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply: parley.v1.ClassifyReply.$Shape; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "classifyProbe"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe: parley.v1.ClassifyProbe.$Shape; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "classifyProbeReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply: parley.v1.ClassifyProbeReply.$Shape; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "punchRequest"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest: parley.v1.PunchRequest.$Shape; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "punchReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply: parley.v1.PunchReply.$Shape; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "punchOffer"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer: parley.v1.PunchOffer.$Shape; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "punchOfferReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply: parley.v1.PunchOfferReply.$Shape; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "relayAllocate"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate: parley.v1.RelayAllocate.$Shape; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "relayAllocateReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply: parley.v1.RelayAllocateReply.$Shape; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "relayRefresh"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh: parley.v1.RelayRefresh.$Shape; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "relayRefreshReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply: parley.v1.RelayRefreshReply.$Shape; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "relayFrame"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame: parley.v1.RelayFrame.$Shape; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "attestRequest"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest: parley.v1.AttestRequest.$Shape; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "attestReply"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply: parley.v1.AttestReply.$Shape; sessionFrames?: null; sessionDatagram?: null; sessionClose?: null }|{ body?: "sessionFrames"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames: parley.v1.SessionFrames.$Shape; sessionDatagram?: null; sessionClose?: null }|{ body?: "sessionDatagram"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram: parley.v1.SessionDatagram.$Shape; sessionClose?: null }|{ body?: "sessionClose"; close?: null; ping?: null; pong?: null; error?: null; registerStart?: null; registerStartReply?: null; registerFinish?: null; registerFinishReply?: null; loginStart?: null; loginStartReply?: null; loginFinish?: null; loginFinishReply?: null; renewCertificate?: null; renewCertificateReply?: null; changePasswordStart?: null; changePasswordStartReply?: null; changePasswordFinish?: null; changePasswordFinishReply?: null; getPolicy?: null; policyReply?: null; getSupernodeList?: null; supernodeListReply?: null; getRevocationList?: null; revocationListReply?: null; supernodeRegister?: null; supernodeRegisterReply?: null; supernodeHeartbeat?: null; supernodeHeartbeatReply?: null; uploadPrekeys?: null; uploadPrekeysReply?: null; fetchPrekeys?: null; fetchPrekeysReply?: null; getContactBlob?: null; contactBlobReply?: null; putContactBlob?: null; putContactBlobReply?: null; attach?: null; attachReply?: null; publishPresence?: null; publishPresenceReply?: null; lookupPresence?: null; lookupPresenceReply?: null; storeMessage?: null; storeMessageReply?: null; fetchMessages?: null; fetchMessagesReply?: null; ackMessages?: null; ackMessagesReply?: null; replicatePresence?: null; replicatePresenceReply?: null; replicateMessages?: null; replicateMessagesReply?: null; observeRequest?: null; observeReply?: null; classifyRequest?: null; classifyReply?: null; classifyProbe?: null; classifyProbeReply?: null; punchRequest?: null; punchReply?: null; punchOffer?: null; punchOfferReply?: null; relayAllocate?: null; relayAllocateReply?: null; relayRefresh?: null; relayRefreshReply?: null; relayFrame?: null; attestRequest?: null; attestReply?: null; sessionFrames?: null; sessionDatagram?: null; sessionClose: parley.v1.SessionClose.$Shape })
              * )} parley.v1.Packet.$Shape
              */
 
@@ -16887,17 +17535,41 @@ export const parley = $root.parley = (() => {
              */
             Packet.prototype.attestReply = null;
 
+            /**
+             * Packet sessionFrames.
+             * @member {parley.v1.SessionFrames.$Properties|null|undefined} sessionFrames
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.sessionFrames = null;
+
+            /**
+             * Packet sessionDatagram.
+             * @member {parley.v1.SessionDatagram.$Properties|null|undefined} sessionDatagram
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.sessionDatagram = null;
+
+            /**
+             * Packet sessionClose.
+             * @member {parley.v1.SessionClose.$Properties|null|undefined} sessionClose
+             * @memberof parley.v1.Packet
+             * @instance
+             */
+            Packet.prototype.sessionClose = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * Packet body.
-             * @member {"close"|"ping"|"pong"|"error"|"registerStart"|"registerStartReply"|"registerFinish"|"registerFinishReply"|"loginStart"|"loginStartReply"|"loginFinish"|"loginFinishReply"|"renewCertificate"|"renewCertificateReply"|"changePasswordStart"|"changePasswordStartReply"|"changePasswordFinish"|"changePasswordFinishReply"|"getPolicy"|"policyReply"|"getSupernodeList"|"supernodeListReply"|"getRevocationList"|"revocationListReply"|"supernodeRegister"|"supernodeRegisterReply"|"supernodeHeartbeat"|"supernodeHeartbeatReply"|"uploadPrekeys"|"uploadPrekeysReply"|"fetchPrekeys"|"fetchPrekeysReply"|"getContactBlob"|"contactBlobReply"|"putContactBlob"|"putContactBlobReply"|"attach"|"attachReply"|"publishPresence"|"publishPresenceReply"|"lookupPresence"|"lookupPresenceReply"|"storeMessage"|"storeMessageReply"|"fetchMessages"|"fetchMessagesReply"|"ackMessages"|"ackMessagesReply"|"replicatePresence"|"replicatePresenceReply"|"replicateMessages"|"replicateMessagesReply"|"observeRequest"|"observeReply"|"classifyRequest"|"classifyReply"|"classifyProbe"|"classifyProbeReply"|"punchRequest"|"punchReply"|"punchOffer"|"punchOfferReply"|"relayAllocate"|"relayAllocateReply"|"relayRefresh"|"relayRefreshReply"|"relayFrame"|"attestRequest"|"attestReply"|undefined} body
+             * @member {"close"|"ping"|"pong"|"error"|"registerStart"|"registerStartReply"|"registerFinish"|"registerFinishReply"|"loginStart"|"loginStartReply"|"loginFinish"|"loginFinishReply"|"renewCertificate"|"renewCertificateReply"|"changePasswordStart"|"changePasswordStartReply"|"changePasswordFinish"|"changePasswordFinishReply"|"getPolicy"|"policyReply"|"getSupernodeList"|"supernodeListReply"|"getRevocationList"|"revocationListReply"|"supernodeRegister"|"supernodeRegisterReply"|"supernodeHeartbeat"|"supernodeHeartbeatReply"|"uploadPrekeys"|"uploadPrekeysReply"|"fetchPrekeys"|"fetchPrekeysReply"|"getContactBlob"|"contactBlobReply"|"putContactBlob"|"putContactBlobReply"|"attach"|"attachReply"|"publishPresence"|"publishPresenceReply"|"lookupPresence"|"lookupPresenceReply"|"storeMessage"|"storeMessageReply"|"fetchMessages"|"fetchMessagesReply"|"ackMessages"|"ackMessagesReply"|"replicatePresence"|"replicatePresenceReply"|"replicateMessages"|"replicateMessagesReply"|"observeRequest"|"observeReply"|"classifyRequest"|"classifyReply"|"classifyProbe"|"classifyProbeReply"|"punchRequest"|"punchReply"|"punchOffer"|"punchOfferReply"|"relayAllocate"|"relayAllocateReply"|"relayRefresh"|"relayRefreshReply"|"relayFrame"|"attestRequest"|"attestReply"|"sessionFrames"|"sessionDatagram"|"sessionClose"|undefined} body
              * @memberof parley.v1.Packet
              * @instance
              */
             $Object.defineProperty(Packet.prototype, "body", {
-                get: $util.oneOfGetter($oneOfFields = ["close", "ping", "pong", "error", "registerStart", "registerStartReply", "registerFinish", "registerFinishReply", "loginStart", "loginStartReply", "loginFinish", "loginFinishReply", "renewCertificate", "renewCertificateReply", "changePasswordStart", "changePasswordStartReply", "changePasswordFinish", "changePasswordFinishReply", "getPolicy", "policyReply", "getSupernodeList", "supernodeListReply", "getRevocationList", "revocationListReply", "supernodeRegister", "supernodeRegisterReply", "supernodeHeartbeat", "supernodeHeartbeatReply", "uploadPrekeys", "uploadPrekeysReply", "fetchPrekeys", "fetchPrekeysReply", "getContactBlob", "contactBlobReply", "putContactBlob", "putContactBlobReply", "attach", "attachReply", "publishPresence", "publishPresenceReply", "lookupPresence", "lookupPresenceReply", "storeMessage", "storeMessageReply", "fetchMessages", "fetchMessagesReply", "ackMessages", "ackMessagesReply", "replicatePresence", "replicatePresenceReply", "replicateMessages", "replicateMessagesReply", "observeRequest", "observeReply", "classifyRequest", "classifyReply", "classifyProbe", "classifyProbeReply", "punchRequest", "punchReply", "punchOffer", "punchOfferReply", "relayAllocate", "relayAllocateReply", "relayRefresh", "relayRefreshReply", "relayFrame", "attestRequest", "attestReply"]),
+                get: $util.oneOfGetter($oneOfFields = ["close", "ping", "pong", "error", "registerStart", "registerStartReply", "registerFinish", "registerFinishReply", "loginStart", "loginStartReply", "loginFinish", "loginFinishReply", "renewCertificate", "renewCertificateReply", "changePasswordStart", "changePasswordStartReply", "changePasswordFinish", "changePasswordFinishReply", "getPolicy", "policyReply", "getSupernodeList", "supernodeListReply", "getRevocationList", "revocationListReply", "supernodeRegister", "supernodeRegisterReply", "supernodeHeartbeat", "supernodeHeartbeatReply", "uploadPrekeys", "uploadPrekeysReply", "fetchPrekeys", "fetchPrekeysReply", "getContactBlob", "contactBlobReply", "putContactBlob", "putContactBlobReply", "attach", "attachReply", "publishPresence", "publishPresenceReply", "lookupPresence", "lookupPresenceReply", "storeMessage", "storeMessageReply", "fetchMessages", "fetchMessagesReply", "ackMessages", "ackMessagesReply", "replicatePresence", "replicatePresenceReply", "replicateMessages", "replicateMessagesReply", "observeRequest", "observeReply", "classifyRequest", "classifyReply", "classifyProbe", "classifyProbeReply", "punchRequest", "punchReply", "punchOffer", "punchOfferReply", "relayAllocate", "relayAllocateReply", "relayRefresh", "relayRefreshReply", "relayFrame", "attestRequest", "attestReply", "sessionFrames", "sessionDatagram", "sessionClose"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -17073,6 +17745,12 @@ export const parley = $root.parley = (() => {
                     $root.parley.v1.AttestRequest.encode(message.attestRequest, writer.uint32(/* id 280, wireType 2 =*/2242).fork(), _depth + 1).ldelim();
                 if (message.attestReply != null && $Object.hasOwnProperty.call(message, "attestReply"))
                     $root.parley.v1.AttestReply.encode(message.attestReply, writer.uint32(/* id 281, wireType 2 =*/2250).fork(), _depth + 1).ldelim();
+                if (message.sessionFrames != null && $Object.hasOwnProperty.call(message, "sessionFrames"))
+                    $root.parley.v1.SessionFrames.encode(message.sessionFrames, writer.uint32(/* id 300, wireType 2 =*/2402).fork(), _depth + 1).ldelim();
+                if (message.sessionDatagram != null && $Object.hasOwnProperty.call(message, "sessionDatagram"))
+                    $root.parley.v1.SessionDatagram.encode(message.sessionDatagram, writer.uint32(/* id 301, wireType 2 =*/2410).fork(), _depth + 1).ldelim();
+                if (message.sessionClose != null && $Object.hasOwnProperty.call(message, "sessionClose"))
+                    $root.parley.v1.SessionClose.encode(message.sessionClose, writer.uint32(/* id 302, wireType 2 =*/2418).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -17607,6 +18285,27 @@ export const parley = $root.parley = (() => {
                                 break;
                             message.attestReply = $root.parley.v1.AttestReply.decode(reader, reader.size(), $undefined, _depth + 1, message.attestReply);
                             message.body = "attestReply";
+                            continue;
+                        }
+                    case 300: {
+                            if (wireType !== 2)
+                                break;
+                            message.sessionFrames = $root.parley.v1.SessionFrames.decode(reader, reader.size(), $undefined, _depth + 1, message.sessionFrames);
+                            message.body = "sessionFrames";
+                            continue;
+                        }
+                    case 301: {
+                            if (wireType !== 2)
+                                break;
+                            message.sessionDatagram = $root.parley.v1.SessionDatagram.decode(reader, reader.size(), $undefined, _depth + 1, message.sessionDatagram);
+                            message.body = "sessionDatagram";
+                            continue;
+                        }
+                    case 302: {
+                            if (wireType !== 2)
+                                break;
+                            message.sessionClose = $root.parley.v1.SessionClose.decode(reader, reader.size(), $undefined, _depth + 1, message.sessionClose);
+                            message.body = "sessionClose";
                             continue;
                         }
                     }
@@ -18355,6 +19054,1583 @@ export const parley = $root.parley = (() => {
             };
 
             return ErrorReply;
+        })();
+
+        v1.StreamFrame = (function() {
+
+            /**
+             * Properties of a StreamFrame.
+             * @typedef {Object} parley.v1.StreamFrame.$Properties
+             * @property {number|null} [streamId] StreamFrame streamId
+             * @property {Long|null} [offset] StreamFrame offset
+             * @property {Uint8Array|null} [data] StreamFrame data
+             * @property {boolean|null} [fin] StreamFrame fin
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a StreamFrame.
+             * @memberof parley.v1
+             * @interface IStreamFrame
+             * @augments parley.v1.StreamFrame.$Properties
+             * @deprecated Use parley.v1.StreamFrame.$Properties instead.
+             */
+
+            /**
+             * Shape of a StreamFrame.
+             * @typedef {parley.v1.StreamFrame.$Properties} parley.v1.StreamFrame.$Shape
+             */
+
+            /**
+             * Constructs a new StreamFrame.
+             * @memberof parley.v1
+             * @classdesc Represents a StreamFrame.
+             * @constructor
+             * @param {parley.v1.StreamFrame.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const StreamFrame = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * StreamFrame streamId.
+             * @member {number} streamId
+             * @memberof parley.v1.StreamFrame
+             * @instance
+             */
+            StreamFrame.prototype.streamId = 0;
+
+            /**
+             * StreamFrame offset.
+             * @member {Long} offset
+             * @memberof parley.v1.StreamFrame
+             * @instance
+             */
+            StreamFrame.prototype.offset = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StreamFrame data.
+             * @member {Uint8Array} data
+             * @memberof parley.v1.StreamFrame
+             * @instance
+             */
+            StreamFrame.prototype.data = $util.newBuffer([]);
+
+            /**
+             * StreamFrame fin.
+             * @member {boolean} fin
+             * @memberof parley.v1.StreamFrame
+             * @instance
+             */
+            StreamFrame.prototype.fin = false;
+
+            /**
+             * Creates a new StreamFrame instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.StreamFrame
+             * @static
+             * @param {parley.v1.StreamFrame.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.StreamFrame} StreamFrame instance
+             * @type {{
+             *   (properties: parley.v1.StreamFrame.$Shape): parley.v1.StreamFrame & parley.v1.StreamFrame.$Shape;
+             *   (properties?: parley.v1.StreamFrame.$Properties): parley.v1.StreamFrame;
+             * }}
+             */
+            StreamFrame.create = function(properties) {
+                return new StreamFrame(properties);
+            };
+
+            /**
+             * Encodes the specified StreamFrame message. Does not implicitly {@link parley.v1.StreamFrame.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.StreamFrame
+             * @static
+             * @param {parley.v1.StreamFrame.$Properties} message StreamFrame message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            StreamFrame.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.streamId != null && $Object.hasOwnProperty.call(message, "streamId") && message.streamId !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.streamId);
+                if (message.offset != null && $Object.hasOwnProperty.call(message, "offset") && (typeof message.offset === "object" ? message.offset.low || message.offset.high : message.offset !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.offset);
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data") && message.data.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.data);
+                if (message.fin != null && $Object.hasOwnProperty.call(message, "fin") && message.fin !== false)
+                    writer.uint32(/* id 4, wireType 0 =*/32).bool(message.fin);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a StreamFrame message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.StreamFrame
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.StreamFrame & parley.v1.StreamFrame.$Shape} StreamFrame
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            StreamFrame.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.StreamFrame();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.streamId = value;
+                            else
+                                delete message.streamId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.offset = value;
+                            else
+                                delete message.offset;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.data = value;
+                            else
+                                delete message.data;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.fin = value;
+                            else
+                                delete message.fin;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return StreamFrame;
+        })();
+
+        v1.AckRange = (function() {
+
+            /**
+             * Properties of an AckRange.
+             * @typedef {Object} parley.v1.AckRange.$Properties
+             * @property {Long|null} [first] AckRange first
+             * @property {Long|null} [last] AckRange last
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AckRange.
+             * @memberof parley.v1
+             * @interface IAckRange
+             * @augments parley.v1.AckRange.$Properties
+             * @deprecated Use parley.v1.AckRange.$Properties instead.
+             */
+
+            /**
+             * Shape of an AckRange.
+             * @typedef {parley.v1.AckRange.$Properties} parley.v1.AckRange.$Shape
+             */
+
+            /**
+             * Constructs a new AckRange.
+             * @memberof parley.v1
+             * @classdesc Represents an AckRange.
+             * @constructor
+             * @param {parley.v1.AckRange.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AckRange = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * AckRange first.
+             * @member {Long} first
+             * @memberof parley.v1.AckRange
+             * @instance
+             */
+            AckRange.prototype.first = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * AckRange last.
+             * @member {Long} last
+             * @memberof parley.v1.AckRange
+             * @instance
+             */
+            AckRange.prototype.last = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new AckRange instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.AckRange
+             * @static
+             * @param {parley.v1.AckRange.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.AckRange} AckRange instance
+             * @type {{
+             *   (properties: parley.v1.AckRange.$Shape): parley.v1.AckRange & parley.v1.AckRange.$Shape;
+             *   (properties?: parley.v1.AckRange.$Properties): parley.v1.AckRange;
+             * }}
+             */
+            AckRange.create = function(properties) {
+                return new AckRange(properties);
+            };
+
+            /**
+             * Encodes the specified AckRange message. Does not implicitly {@link parley.v1.AckRange.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.AckRange
+             * @static
+             * @param {parley.v1.AckRange.$Properties} message AckRange message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AckRange.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.first != null && $Object.hasOwnProperty.call(message, "first") && (typeof message.first === "object" ? message.first.low || message.first.high : message.first !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.first);
+                if (message.last != null && $Object.hasOwnProperty.call(message, "last") && (typeof message.last === "object" ? message.last.low || message.last.high : message.last !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.last);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an AckRange message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.AckRange
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.AckRange & parley.v1.AckRange.$Shape} AckRange
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AckRange.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.AckRange();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.first = value;
+                            else
+                                delete message.first;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.last = value;
+                            else
+                                delete message.last;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return AckRange;
+        })();
+
+        v1.Ack = (function() {
+
+            /**
+             * Properties of an Ack.
+             * @typedef {Object} parley.v1.Ack.$Properties
+             * @property {Array.<parley.v1.AckRange.$Properties>|null} [ranges] Ack ranges
+             * @property {number|null} [ackDelayUs] Ack ackDelayUs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an Ack.
+             * @memberof parley.v1
+             * @interface IAck
+             * @augments parley.v1.Ack.$Properties
+             * @deprecated Use parley.v1.Ack.$Properties instead.
+             */
+
+            /**
+             * Shape of an Ack.
+             * @typedef {parley.v1.Ack.$Properties} parley.v1.Ack.$Shape
+             */
+
+            /**
+             * Constructs a new Ack.
+             * @memberof parley.v1
+             * @classdesc Represents an Ack.
+             * @constructor
+             * @param {parley.v1.Ack.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Ack = function (properties) {
+                this.ranges = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Ack ranges.
+             * @member {Array.<parley.v1.AckRange.$Properties>} ranges
+             * @memberof parley.v1.Ack
+             * @instance
+             */
+            Ack.prototype.ranges = $util.emptyArray;
+
+            /**
+             * Ack ackDelayUs.
+             * @member {number} ackDelayUs
+             * @memberof parley.v1.Ack
+             * @instance
+             */
+            Ack.prototype.ackDelayUs = 0;
+
+            /**
+             * Creates a new Ack instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.Ack
+             * @static
+             * @param {parley.v1.Ack.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.Ack} Ack instance
+             * @type {{
+             *   (properties: parley.v1.Ack.$Shape): parley.v1.Ack & parley.v1.Ack.$Shape;
+             *   (properties?: parley.v1.Ack.$Properties): parley.v1.Ack;
+             * }}
+             */
+            Ack.create = function(properties) {
+                return new Ack(properties);
+            };
+
+            /**
+             * Encodes the specified Ack message. Does not implicitly {@link parley.v1.Ack.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.Ack
+             * @static
+             * @param {parley.v1.Ack.$Properties} message Ack message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Ack.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.ranges != null && message.ranges.length)
+                    for (let i = 0; i < message.ranges.length; ++i)
+                        $root.parley.v1.AckRange.encode(message.ranges[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.ackDelayUs != null && $Object.hasOwnProperty.call(message, "ackDelayUs") && message.ackDelayUs !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.ackDelayUs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an Ack message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.Ack
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.Ack & parley.v1.Ack.$Shape} Ack
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Ack.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.Ack();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.ranges && message.ranges.length))
+                                message.ranges = [];
+                            message.ranges.push($root.parley.v1.AckRange.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.ackDelayUs = value;
+                            else
+                                delete message.ackDelayUs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return Ack;
+        })();
+
+        v1.StreamCredit = (function() {
+
+            /**
+             * Properties of a StreamCredit.
+             * @typedef {Object} parley.v1.StreamCredit.$Properties
+             * @property {number|null} [streamId] StreamCredit streamId
+             * @property {Long|null} [maxOffset] StreamCredit maxOffset
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a StreamCredit.
+             * @memberof parley.v1
+             * @interface IStreamCredit
+             * @augments parley.v1.StreamCredit.$Properties
+             * @deprecated Use parley.v1.StreamCredit.$Properties instead.
+             */
+
+            /**
+             * Shape of a StreamCredit.
+             * @typedef {parley.v1.StreamCredit.$Properties} parley.v1.StreamCredit.$Shape
+             */
+
+            /**
+             * Constructs a new StreamCredit.
+             * @memberof parley.v1
+             * @classdesc Represents a StreamCredit.
+             * @constructor
+             * @param {parley.v1.StreamCredit.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const StreamCredit = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * StreamCredit streamId.
+             * @member {number} streamId
+             * @memberof parley.v1.StreamCredit
+             * @instance
+             */
+            StreamCredit.prototype.streamId = 0;
+
+            /**
+             * StreamCredit maxOffset.
+             * @member {Long} maxOffset
+             * @memberof parley.v1.StreamCredit
+             * @instance
+             */
+            StreamCredit.prototype.maxOffset = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new StreamCredit instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.StreamCredit
+             * @static
+             * @param {parley.v1.StreamCredit.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.StreamCredit} StreamCredit instance
+             * @type {{
+             *   (properties: parley.v1.StreamCredit.$Shape): parley.v1.StreamCredit & parley.v1.StreamCredit.$Shape;
+             *   (properties?: parley.v1.StreamCredit.$Properties): parley.v1.StreamCredit;
+             * }}
+             */
+            StreamCredit.create = function(properties) {
+                return new StreamCredit(properties);
+            };
+
+            /**
+             * Encodes the specified StreamCredit message. Does not implicitly {@link parley.v1.StreamCredit.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.StreamCredit
+             * @static
+             * @param {parley.v1.StreamCredit.$Properties} message StreamCredit message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            StreamCredit.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.streamId != null && $Object.hasOwnProperty.call(message, "streamId") && message.streamId !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.streamId);
+                if (message.maxOffset != null && $Object.hasOwnProperty.call(message, "maxOffset") && (typeof message.maxOffset === "object" ? message.maxOffset.low || message.maxOffset.high : message.maxOffset !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.maxOffset);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a StreamCredit message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.StreamCredit
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.StreamCredit & parley.v1.StreamCredit.$Shape} StreamCredit
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            StreamCredit.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.StreamCredit();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.streamId = value;
+                            else
+                                delete message.streamId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.maxOffset = value;
+                            else
+                                delete message.maxOffset;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return StreamCredit;
+        })();
+
+        v1.StreamReset = (function() {
+
+            /**
+             * Properties of a StreamReset.
+             * @typedef {Object} parley.v1.StreamReset.$Properties
+             * @property {number|null} [streamId] StreamReset streamId
+             * @property {parley.v1.ErrorCode|null} [code] StreamReset code
+             * @property {Long|null} [finalSize] StreamReset finalSize
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a StreamReset.
+             * @memberof parley.v1
+             * @interface IStreamReset
+             * @augments parley.v1.StreamReset.$Properties
+             * @deprecated Use parley.v1.StreamReset.$Properties instead.
+             */
+
+            /**
+             * Shape of a StreamReset.
+             * @typedef {parley.v1.StreamReset.$Properties} parley.v1.StreamReset.$Shape
+             */
+
+            /**
+             * Constructs a new StreamReset.
+             * @memberof parley.v1
+             * @classdesc Represents a StreamReset.
+             * @constructor
+             * @param {parley.v1.StreamReset.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const StreamReset = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * StreamReset streamId.
+             * @member {number} streamId
+             * @memberof parley.v1.StreamReset
+             * @instance
+             */
+            StreamReset.prototype.streamId = 0;
+
+            /**
+             * StreamReset code.
+             * @member {parley.v1.ErrorCode} code
+             * @memberof parley.v1.StreamReset
+             * @instance
+             */
+            StreamReset.prototype.code = 0;
+
+            /**
+             * StreamReset finalSize.
+             * @member {Long} finalSize
+             * @memberof parley.v1.StreamReset
+             * @instance
+             */
+            StreamReset.prototype.finalSize = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new StreamReset instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.StreamReset
+             * @static
+             * @param {parley.v1.StreamReset.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.StreamReset} StreamReset instance
+             * @type {{
+             *   (properties: parley.v1.StreamReset.$Shape): parley.v1.StreamReset & parley.v1.StreamReset.$Shape;
+             *   (properties?: parley.v1.StreamReset.$Properties): parley.v1.StreamReset;
+             * }}
+             */
+            StreamReset.create = function(properties) {
+                return new StreamReset(properties);
+            };
+
+            /**
+             * Encodes the specified StreamReset message. Does not implicitly {@link parley.v1.StreamReset.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.StreamReset
+             * @static
+             * @param {parley.v1.StreamReset.$Properties} message StreamReset message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            StreamReset.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.streamId != null && $Object.hasOwnProperty.call(message, "streamId") && message.streamId !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.streamId);
+                if (message.code != null && $Object.hasOwnProperty.call(message, "code") && message.code !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).int32(message.code);
+                if (message.finalSize != null && $Object.hasOwnProperty.call(message, "finalSize") && (typeof message.finalSize === "object" ? message.finalSize.low || message.finalSize.high : message.finalSize !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.finalSize);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a StreamReset message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.StreamReset
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.StreamReset & parley.v1.StreamReset.$Shape} StreamReset
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            StreamReset.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.StreamReset();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.streamId = value;
+                            else
+                                delete message.streamId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.code = value;
+                            else
+                                delete message.code;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.finalSize = value;
+                            else
+                                delete message.finalSize;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return StreamReset;
+        })();
+
+        v1.SessionFrames = (function() {
+
+            /**
+             * Properties of a SessionFrames.
+             * @typedef {Object} parley.v1.SessionFrames.$Properties
+             * @property {Long|null} [packetNumber] SessionFrames packetNumber
+             * @property {parley.v1.Ack.$Properties|null} [ack] SessionFrames ack
+             * @property {Array.<parley.v1.StreamFrame.$Properties>|null} [streams] SessionFrames streams
+             * @property {Array.<parley.v1.StreamCredit.$Properties>|null} [credits] SessionFrames credits
+             * @property {Long|null} [maxData] SessionFrames maxData
+             * @property {number|null} [maxStreams] SessionFrames maxStreams
+             * @property {Array.<parley.v1.StreamReset.$Properties>|null} [resets] SessionFrames resets
+             * @property {boolean|null} [ping] SessionFrames ping
+             * @property {number|null} [maxMessageStreams] SessionFrames maxMessageStreams
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SessionFrames.
+             * @memberof parley.v1
+             * @interface ISessionFrames
+             * @augments parley.v1.SessionFrames.$Properties
+             * @deprecated Use parley.v1.SessionFrames.$Properties instead.
+             */
+
+            /**
+             * Shape of a SessionFrames.
+             * @typedef {parley.v1.SessionFrames.$Properties} parley.v1.SessionFrames.$Shape
+             */
+
+            /**
+             * Constructs a new SessionFrames.
+             * @memberof parley.v1
+             * @classdesc Represents a SessionFrames.
+             * @constructor
+             * @param {parley.v1.SessionFrames.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SessionFrames = function (properties) {
+                this.streams = [];
+                this.credits = [];
+                this.resets = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SessionFrames packetNumber.
+             * @member {Long} packetNumber
+             * @memberof parley.v1.SessionFrames
+             * @instance
+             */
+            SessionFrames.prototype.packetNumber = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SessionFrames ack.
+             * @member {parley.v1.Ack.$Properties|null|undefined} ack
+             * @memberof parley.v1.SessionFrames
+             * @instance
+             */
+            SessionFrames.prototype.ack = null;
+
+            /**
+             * SessionFrames streams.
+             * @member {Array.<parley.v1.StreamFrame.$Properties>} streams
+             * @memberof parley.v1.SessionFrames
+             * @instance
+             */
+            SessionFrames.prototype.streams = $util.emptyArray;
+
+            /**
+             * SessionFrames credits.
+             * @member {Array.<parley.v1.StreamCredit.$Properties>} credits
+             * @memberof parley.v1.SessionFrames
+             * @instance
+             */
+            SessionFrames.prototype.credits = $util.emptyArray;
+
+            /**
+             * SessionFrames maxData.
+             * @member {Long} maxData
+             * @memberof parley.v1.SessionFrames
+             * @instance
+             */
+            SessionFrames.prototype.maxData = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SessionFrames maxStreams.
+             * @member {number} maxStreams
+             * @memberof parley.v1.SessionFrames
+             * @instance
+             */
+            SessionFrames.prototype.maxStreams = 0;
+
+            /**
+             * SessionFrames resets.
+             * @member {Array.<parley.v1.StreamReset.$Properties>} resets
+             * @memberof parley.v1.SessionFrames
+             * @instance
+             */
+            SessionFrames.prototype.resets = $util.emptyArray;
+
+            /**
+             * SessionFrames ping.
+             * @member {boolean} ping
+             * @memberof parley.v1.SessionFrames
+             * @instance
+             */
+            SessionFrames.prototype.ping = false;
+
+            /**
+             * SessionFrames maxMessageStreams.
+             * @member {number} maxMessageStreams
+             * @memberof parley.v1.SessionFrames
+             * @instance
+             */
+            SessionFrames.prototype.maxMessageStreams = 0;
+
+            /**
+             * Creates a new SessionFrames instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.SessionFrames
+             * @static
+             * @param {parley.v1.SessionFrames.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.SessionFrames} SessionFrames instance
+             * @type {{
+             *   (properties: parley.v1.SessionFrames.$Shape): parley.v1.SessionFrames & parley.v1.SessionFrames.$Shape;
+             *   (properties?: parley.v1.SessionFrames.$Properties): parley.v1.SessionFrames;
+             * }}
+             */
+            SessionFrames.create = function(properties) {
+                return new SessionFrames(properties);
+            };
+
+            /**
+             * Encodes the specified SessionFrames message. Does not implicitly {@link parley.v1.SessionFrames.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.SessionFrames
+             * @static
+             * @param {parley.v1.SessionFrames.$Properties} message SessionFrames message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SessionFrames.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.packetNumber != null && $Object.hasOwnProperty.call(message, "packetNumber") && (typeof message.packetNumber === "object" ? message.packetNumber.low || message.packetNumber.high : message.packetNumber !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.packetNumber);
+                if (message.ack != null && $Object.hasOwnProperty.call(message, "ack"))
+                    $root.parley.v1.Ack.encode(message.ack, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.streams != null && message.streams.length)
+                    for (let i = 0; i < message.streams.length; ++i)
+                        $root.parley.v1.StreamFrame.encode(message.streams[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.credits != null && message.credits.length)
+                    for (let i = 0; i < message.credits.length; ++i)
+                        $root.parley.v1.StreamCredit.encode(message.credits[i], writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.maxData != null && $Object.hasOwnProperty.call(message, "maxData") && (typeof message.maxData === "object" ? message.maxData.low || message.maxData.high : message.maxData !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.maxData);
+                if (message.maxStreams != null && $Object.hasOwnProperty.call(message, "maxStreams") && message.maxStreams !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.maxStreams);
+                if (message.resets != null && message.resets.length)
+                    for (let i = 0; i < message.resets.length; ++i)
+                        $root.parley.v1.StreamReset.encode(message.resets[i], writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
+                if (message.ping != null && $Object.hasOwnProperty.call(message, "ping") && message.ping !== false)
+                    writer.uint32(/* id 8, wireType 0 =*/64).bool(message.ping);
+                if (message.maxMessageStreams != null && $Object.hasOwnProperty.call(message, "maxMessageStreams") && message.maxMessageStreams !== 0)
+                    writer.uint32(/* id 9, wireType 0 =*/72).uint32(message.maxMessageStreams);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SessionFrames message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.SessionFrames
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.SessionFrames & parley.v1.SessionFrames.$Shape} SessionFrames
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SessionFrames.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.SessionFrames();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.packetNumber = value;
+                            else
+                                delete message.packetNumber;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.ack = $root.parley.v1.Ack.decode(reader, reader.size(), $undefined, _depth + 1, message.ack);
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.streams && message.streams.length))
+                                message.streams = [];
+                            message.streams.push($root.parley.v1.StreamFrame.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.credits && message.credits.length))
+                                message.credits = [];
+                            message.credits.push($root.parley.v1.StreamCredit.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.maxData = value;
+                            else
+                                delete message.maxData;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.maxStreams = value;
+                            else
+                                delete message.maxStreams;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.resets && message.resets.length))
+                                message.resets = [];
+                            message.resets.push($root.parley.v1.StreamReset.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.ping = value;
+                            else
+                                delete message.ping;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.maxMessageStreams = value;
+                            else
+                                delete message.maxMessageStreams;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return SessionFrames;
+        })();
+
+        v1.SessionDatagram = (function() {
+
+            /**
+             * Properties of a SessionDatagram.
+             * @typedef {Object} parley.v1.SessionDatagram.$Properties
+             * @property {number|null} [channel] SessionDatagram channel
+             * @property {Uint8Array|null} [data] SessionDatagram data
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SessionDatagram.
+             * @memberof parley.v1
+             * @interface ISessionDatagram
+             * @augments parley.v1.SessionDatagram.$Properties
+             * @deprecated Use parley.v1.SessionDatagram.$Properties instead.
+             */
+
+            /**
+             * Shape of a SessionDatagram.
+             * @typedef {parley.v1.SessionDatagram.$Properties} parley.v1.SessionDatagram.$Shape
+             */
+
+            /**
+             * Constructs a new SessionDatagram.
+             * @memberof parley.v1
+             * @classdesc Represents a SessionDatagram.
+             * @constructor
+             * @param {parley.v1.SessionDatagram.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SessionDatagram = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SessionDatagram channel.
+             * @member {number} channel
+             * @memberof parley.v1.SessionDatagram
+             * @instance
+             */
+            SessionDatagram.prototype.channel = 0;
+
+            /**
+             * SessionDatagram data.
+             * @member {Uint8Array} data
+             * @memberof parley.v1.SessionDatagram
+             * @instance
+             */
+            SessionDatagram.prototype.data = $util.newBuffer([]);
+
+            /**
+             * Creates a new SessionDatagram instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.SessionDatagram
+             * @static
+             * @param {parley.v1.SessionDatagram.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.SessionDatagram} SessionDatagram instance
+             * @type {{
+             *   (properties: parley.v1.SessionDatagram.$Shape): parley.v1.SessionDatagram & parley.v1.SessionDatagram.$Shape;
+             *   (properties?: parley.v1.SessionDatagram.$Properties): parley.v1.SessionDatagram;
+             * }}
+             */
+            SessionDatagram.create = function(properties) {
+                return new SessionDatagram(properties);
+            };
+
+            /**
+             * Encodes the specified SessionDatagram message. Does not implicitly {@link parley.v1.SessionDatagram.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.SessionDatagram
+             * @static
+             * @param {parley.v1.SessionDatagram.$Properties} message SessionDatagram message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SessionDatagram.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.channel != null && $Object.hasOwnProperty.call(message, "channel") && message.channel !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.channel);
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data") && message.data.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.data);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SessionDatagram message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.SessionDatagram
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.SessionDatagram & parley.v1.SessionDatagram.$Shape} SessionDatagram
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SessionDatagram.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.SessionDatagram();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.channel = value;
+                            else
+                                delete message.channel;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.data = value;
+                            else
+                                delete message.data;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return SessionDatagram;
+        })();
+
+        v1.SessionClose = (function() {
+
+            /**
+             * Properties of a SessionClose.
+             * @typedef {Object} parley.v1.SessionClose.$Properties
+             * @property {parley.v1.ErrorCode|null} [code] SessionClose code
+             * @property {string|null} [detail] SessionClose detail
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SessionClose.
+             * @memberof parley.v1
+             * @interface ISessionClose
+             * @augments parley.v1.SessionClose.$Properties
+             * @deprecated Use parley.v1.SessionClose.$Properties instead.
+             */
+
+            /**
+             * Shape of a SessionClose.
+             * @typedef {parley.v1.SessionClose.$Properties} parley.v1.SessionClose.$Shape
+             */
+
+            /**
+             * Constructs a new SessionClose.
+             * @memberof parley.v1
+             * @classdesc Represents a SessionClose.
+             * @constructor
+             * @param {parley.v1.SessionClose.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SessionClose = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SessionClose code.
+             * @member {parley.v1.ErrorCode} code
+             * @memberof parley.v1.SessionClose
+             * @instance
+             */
+            SessionClose.prototype.code = 0;
+
+            /**
+             * SessionClose detail.
+             * @member {string} detail
+             * @memberof parley.v1.SessionClose
+             * @instance
+             */
+            SessionClose.prototype.detail = "";
+
+            /**
+             * Creates a new SessionClose instance using the specified properties.
+             * @function create
+             * @memberof parley.v1.SessionClose
+             * @static
+             * @param {parley.v1.SessionClose.$Properties=} [properties] Properties to set
+             * @returns {parley.v1.SessionClose} SessionClose instance
+             * @type {{
+             *   (properties: parley.v1.SessionClose.$Shape): parley.v1.SessionClose & parley.v1.SessionClose.$Shape;
+             *   (properties?: parley.v1.SessionClose.$Properties): parley.v1.SessionClose;
+             * }}
+             */
+            SessionClose.create = function(properties) {
+                return new SessionClose(properties);
+            };
+
+            /**
+             * Encodes the specified SessionClose message. Does not implicitly {@link parley.v1.SessionClose.verify|verify} messages.
+             * @function encode
+             * @memberof parley.v1.SessionClose
+             * @static
+             * @param {parley.v1.SessionClose.$Properties} message SessionClose message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SessionClose.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.code != null && $Object.hasOwnProperty.call(message, "code") && message.code !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.code);
+                if (message.detail != null && $Object.hasOwnProperty.call(message, "detail") && message.detail !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.detail);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SessionClose message from the specified reader or buffer.
+             * @function decode
+             * @memberof parley.v1.SessionClose
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {parley.v1.SessionClose & parley.v1.SessionClose.$Shape} SessionClose
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SessionClose.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.parley.v1.SessionClose();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.code = value;
+                            else
+                                delete message.code;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.detail = value;
+                            else
+                                delete message.detail;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return SessionClose;
         })();
 
         v1.Attach = (function() {
