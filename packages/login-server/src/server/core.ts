@@ -120,6 +120,8 @@ export class LoginServerCore {
   #policy!: EffectivePolicy;
   #limits!: LimitsConfig;
   #addresses!: TokenBucketTable;
+  /** [LOGIN-PREKEY-5] FetchPrekeys per account: the policy's search rate. */
+  #searches!: TokenBucketTable;
   readonly gate: AdmissionGate;
   readonly #published = new Map<PublishedKind, Published>();
   readonly #loginCertificate: Certificate;
@@ -191,6 +193,12 @@ export class LoginServerCore {
         this.#localLimits,
       );
       this.#addresses = new TokenBucketTable(this.#limits.address);
+      const searches = effective.rateLimits.searchPerMinute;
+      this.#searches = new TokenBucketTable({
+        capacity: searches,
+        refillPerMinute: searches,
+        maxKeys: this.#limits.address.maxKeys,
+      });
     }
     await this.#maybeRebuildSupernodeList();
   }
@@ -691,7 +699,10 @@ export class LoginServerCore {
   }
 
   async #fetchPrekeys(s: Session, m: { username: string }) {
-    await this.#user(s);
+    const user = await this.#user(s);
+    // [LOGIN-PREKEY-5] a search is a FetchPrekeys: at most `search_per_minute` per account, whatever address.
+    const r = this.#searches.take(user.username, this.#clock.now());
+    if (!r.ok) throw new BusyError(ErrorCode.RATE_LIMITED, r.retryAfterMs, 0);
     const username = opaque.normaliseUsername(m.username);
     this.#takeAddress(s);
     const devices = await this.#store.takePrekeyBundles(username, MAX_DEVICES_PER_USER);

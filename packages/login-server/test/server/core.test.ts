@@ -422,6 +422,31 @@ describe('prekeys and contact blobs [LOGIN-PREKEY] [LOGIN-CONTACT]', () => {
     expect(bad.code).toBe(ErrorCode.CERT_UNKNOWN_ISSUER); // [ID-SIG-8] signed by a key other than the device's
   });
 
+  it('[LOGIN-PREKEY-5] searches (FetchPrekeys) are limited per account, whatever the address: RATE_LIMITED with the wait', async () => {
+    const { core, clock } = await openCore(net);
+    await register(core, 'quinn');
+    const q = await login(core, 'quinn');
+    const perMinute = core.policy.rateLimits.searchPerMinute;
+    // each request from another address, so only the account's bucket can refuse
+    const fetch = (i: number) =>
+      call(
+        core,
+        { ...q.session, remoteAddress: `198.51.100.${i % 250}` },
+        {
+          case: 'fetchPrekeys',
+          value: { username: 'nobody' },
+        },
+      );
+    for (let i = 0; i < perMinute; i++) expect((await refusal(fetch(i))).code).toBe(ErrorCode.NOT_FOUND);
+    const limited = await refusal(fetch(perMinute));
+    expect(limited.code).toBe(ErrorCode.RATE_LIMITED);
+    const wait = (limited.error as { retryAfterMs: number }).retryAfterMs;
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(Math.ceil(60_000 / perMinute));
+    clock.advance(wait);
+    expect((await refusal(fetch(perMinute + 1))).code).toBe(ErrorCode.NOT_FOUND);
+  });
+
   it('[LOGIN-CONTACT-3] the contact blob is compare-and-set by version', async () => {
     const { core } = await openCore(net);
     await register(core, 'kate');
