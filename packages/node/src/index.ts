@@ -1,7 +1,9 @@
 /**
  * @parley/node — the ordinary node: spec/09-node.md, 10-e2e.md, 11-files-calls.md.
  *
- *   attach     reconnection with exponential backoff and full jitter                                 09 §4
+ *   bootstrap  the host cache: the verified list kept on disk, the order of candidate supernodes     09 §8
+ *   store      NodeStore: memory and SQLite (list, host stats, sequences, contacts, secrets, ids)   09 §10
+ *   attach     attachment with a standby and failover; reconnection with backoff and full jitter    09 §4
  *   contacts   the contact list, its encrypted blob on the login server, and the merge               09 §7
  *   messaging  NodeMessage (the E2E plaintext) and end-to-end messaging through the offline store   09 §3, 10
  *   sessions   peer sessions over a path: the Noise handshake in 0x08 datagrams, the datagram channel 09 §5
@@ -11,8 +13,10 @@
  */
 
 export * from './attach/index.js';
+export * from './bootstrap/index.js';
 export * from './contacts/index.js';
 export * from './messaging/index.js';
 export * from './paths/index.js';
 export * from './presence/index.js';
 export * from './sessions/index.js';
+export * from './store/index.js';

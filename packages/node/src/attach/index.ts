@@ -1,1 +1,2 @@
+export * from './attachment.js';
 export * from './reconnect.js';

@@ -1,2 +1,3 @@
 export * from './lookup.js';
+export * from './publisher.js';
 export * from './sealed.js';
