@@ -23,6 +23,7 @@ import {
   associatedData,
   bundleKeys,
   createPrekeys,
+  decodeRatchetHeader,
   encodeE2eMessage,
   generateX25519,
   RatchetSession,
@@ -3442,11 +3443,29 @@ function e2eFile(suite: CryptoSuite): object {
   const m2 = sessionB.encrypt(text.encode('Hello, Alice.'), rb);
   const ratchetB1 = rb.draws[0]!;
   const p2 = sessionA.decrypt(m2.ratchet as never, ra);
+  // Alice's second chain (she stepped on m2): two messages, which Bob receives in the reverse order.
+  const ratchetA2 = ra.draws[2]!;
+  const m3 = sessionA.encrypt(text.encode('How are you?'), ra);
+  const m4 = sessionA.encrypt(text.encode('Are you there?'), ra);
+  const p4 = sessionB.decrypt(m4.ratchet as never, rb);
+  const p3 = sessionB.decrypt(m3.ratchet as never, rb);
+  const ratchetB2 = rb.draws[1]!;
+  const m5 = sessionB.encrypt(text.encode('Fine, thanks.'), rb);
+  const p5 = sessionA.decrypt(m5.ratchet as never, ra);
   const ad = associatedData({ username: 'alice', deviceId: pki.deviceUser, identityDhKey: ikA.publicKey }, bundle.peer);
   const sk = x3dhInitiate(suite, ikA, { privateKey: ekA!, publicKey: suite.x25519PublicKey(ekA!) }, bundle);
-  const messageJson = (m: ReturnType<typeof sessionA.encrypt>, plaintext: Uint8Array, ratchetPrivate: Uint8Array) => {
+  const messageJson = (
+    from: 'alice' | 'bob',
+    m: ReturnType<typeof sessionA.encrypt>,
+    plaintext: Uint8Array,
+    ratchetPrivate: Uint8Array,
+  ) => {
     const r = (m.prekey?.message ?? m.ratchet)!;
+    const h = decodeRatchetHeader(r.header!);
     return {
+      from,
+      pn: h.pn,
+      n: h.n,
       e2eMessage: hex(encodeE2eMessage(m)),
       header: hex(r.header!),
       ciphertext: hex(r.ciphertext!),
@@ -3455,12 +3474,22 @@ function e2eFile(suite: CryptoSuite): object {
     };
   };
   return {
-    requirements: ['E2E-X3DH-2', 'E2E-X3DH-5', 'E2E-RATCHET-1', 'E2E-RATCHET-2', 'E2E-RATCHET-3', 'E2E-RATCHET-4'],
+    requirements: [
+      'E2E-X3DH-2',
+      'E2E-X3DH-5',
+      'E2E-RATCHET-1',
+      'E2E-RATCHET-2',
+      'E2E-RATCHET-3',
+      'E2E-RATCHET-4',
+      'E2E-RATCHET-5',
+    ],
     generator: GENERATOR,
     seed,
     description:
-      'X3DH (10 §4) with a one-time prekey, then the first message of each side (10 §5). The private keys are published so that ' +
-      'an implementation can recompute SK, AD, the root and chain keys, each message key and the AEAD from the text of the chapter.',
+      "X3DH (10 §4) with a one-time prekey, then a short conversation (10 §5-6): Alice's PrekeyMessage, Bob's reply, two " +
+      "messages of Alice's second chain that Bob receives in the reverse order (`delivery` lists the order of receipt), and " +
+      "Bob's answer from his second chain. The private keys, ratchet keys included, are published so that an implementation " +
+      'can recompute SK, AD, the root and chain keys, each message key and the AEAD from the text of the chapter.',
     certificates: {
       alice: hex(pki.userCert),
       bob: hex(bobCert),
@@ -3488,7 +3517,14 @@ function e2eFile(suite: CryptoSuite): object {
     },
     sk: hex(sk),
     ad: hex(ad),
-    messages: [messageJson(m1, p1, ratchetA1!), messageJson(m2, p2, ratchetB1)],
+    messages: [
+      messageJson('alice', m1, p1, ratchetA1!),
+      messageJson('bob', m2, p2, ratchetB1),
+      messageJson('alice', m3, p3, ratchetA2),
+      messageJson('alice', m4, p4, ratchetA2),
+      messageJson('bob', m5, p5, ratchetB2),
+    ],
+    delivery: [0, 1, 3, 2, 4],
   };
 }
 

@@ -119,6 +119,7 @@ export const RATCHET_SESSION_STATE_RULES = defineMessage({
     { number: 15, name: 'confirmed', kind: 'bool' },
     { number: 16, name: 'pending', kind: 'message', message: PREKEY_MESSAGE_RULES },
     { number: 17, name: 'created_at', kind: 'uint64' },
+    { number: 18, name: 'standby', kind: 'bool' },
   ],
 });
 

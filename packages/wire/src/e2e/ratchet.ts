@@ -71,6 +71,8 @@ interface State {
   skipped: Skipped[];
   step: number;
   confirmed: boolean;
+  /** [E2E-STORE-3] The store keeps it inactive (the peer's start lost a simultaneous start). */
+  standby: boolean;
 }
 
 const cloneState = (s: State): State => ({ ...s, skipped: s.skipped.slice() });
@@ -141,6 +143,7 @@ export class RatchetSession {
       skipped: [],
       step: 0,
       confirmed: false,
+      standby: false,
     };
     const pending = {
       senderSignedPrekey: local.signedPrekey,
@@ -205,6 +208,7 @@ export class RatchetSession {
       skipped: [],
       step: 0,
       confirmed: false,
+      standby: false,
     };
     const session = new RatchetSession(
       suite,
@@ -223,6 +227,16 @@ export class RatchetSession {
   /** Whether a message has been received on the session (an initiator stops sending its X3DH header). */
   get confirmed(): boolean {
     return this.#state.confirmed;
+  }
+  /**
+   * [E2E-STORE-3] Whether the session store keeps this session inactive even when it decrypts: the peer
+   * started it while this device's own, lower-sorting start was unconfirmed. Part of the stored state.
+   */
+  get standby(): boolean {
+    return this.#state.standby;
+  }
+  set standby(value: boolean) {
+    this.#state.standby = value;
   }
   /** Skipped message keys held (tests). */
   get skippedKeys(): number {
@@ -332,6 +346,7 @@ export class RatchetSession {
       confirmed: s.confirmed,
       pending: this.#pending === undefined ? null : parley.v1.PrekeyMessage.create(this.#pending),
       createdAt: fromSafeInteger(this.meta.createdAt),
+      standby: s.standby,
     } as unknown as parley.v1.RatchetSessionState);
   }
 
@@ -367,6 +382,7 @@ export class RatchetSession {
       })),
       step: p.step,
       confirmed: p.confirmed,
+      standby: p.standby,
     };
     const meta: SessionMeta = {
       baseKey: key(p.baseKey, 'base_key'),
@@ -384,6 +400,9 @@ export class RatchetSession {
             signedPrekeyId: pp.signedPrekeyId,
             oneTimePrekeyId: pp.oneTimePrekeyId,
           };
+    if (meta.initiator && !state.confirmed && pending === undefined) {
+      throw new DecodeError(ErrorCode.MISSING_FIELD, 'RatchetSessionState.pending: an unconfirmed initiator');
+    }
     return new RatchetSession(suite, meta, state, pending);
   }
 }

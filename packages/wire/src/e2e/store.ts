@@ -7,8 +7,10 @@
  * Which session is active ([E2E-STORE-3]): the one that most recently decrypted a message or was most
  * recently created — except when two devices initiate at the same moment: a device that receives a
  * PrekeyMessage while its active session is one it initiated and that is still unconfirmed keeps its own
- * when its (user name, device id) sorts lower than the peer's, and takes the new one otherwise, so both
- * end on the session of the lower device.
+ * when its (user name, device id) sorts lower than the peer's, and puts the new one on standby (it
+ * decrypts but does not become active); the higher device takes the new one, so both end on the session
+ * of the lower device. Standby ends after STANDBY_WINDOW_MS, so that a start of the lower device that the
+ * peer cannot use (its prekey gone) does not lock the pair out.
  */
 import { bytesEqual } from '../codec/bytes.js';
 import type { CryptoSuite, Random } from '../crypto/suite.js';
@@ -20,6 +22,11 @@ import { type LocalDevice, type PrekeySecrets, senderIdentity, type VerifiedBund
 
 /** [E2E-STORE-1] Sessions kept per peer device. */
 export const MAX_SESSIONS_PER_DEVICE = 4;
+/**
+ * [E2E-STORE-3] How long a session stays on standby: one that decrypts a message this long after it was
+ * created becomes eligible to be the active one again (the device's own start then evidently failed).
+ */
+export const STANDBY_WINDOW_MS = 3_600_000;
 
 export interface PeerDevice {
   readonly username: string;
@@ -48,7 +55,8 @@ export class E2eSessions {
   readonly #random: Random;
   readonly #local: LocalDevice;
   readonly #prekeys: PrekeyStore;
-  readonly #sessions = new Map<string, RatchetSession[]>();
+  /** Per peer device: the peer and its sessions, the active one first. */
+  readonly #sessions = new Map<string, { peer: PeerDevice; list: RatchetSession[] }>();
 
   constructor(suite: CryptoSuite, random: Random, local: LocalDevice, prekeys: PrekeyStore) {
     this.#suite = suite;
@@ -59,11 +67,34 @@ export class E2eSessions {
 
   /** Whether a session with `peer` exists (else the sender needs its prekey bundle). */
   has(peer: PeerDevice): boolean {
-    return (this.#sessions.get(peerKey(peer))?.length ?? 0) > 0;
+    return (this.#sessions.get(peerKey(peer))?.list.length ?? 0) > 0;
   }
   /** The sessions with `peer`, active first (tests, storage). */
   sessions(peer: PeerDevice): readonly RatchetSession[] {
-    return this.#sessions.get(peerKey(peer)) ?? [];
+    return this.#sessions.get(peerKey(peer))?.list ?? [];
+  }
+  /** Every peer device this device has a session with (to persist them all). */
+  peers(): PeerDevice[] {
+    return [...this.#sessions.values()].map((e) => e.peer);
+  }
+
+  /**
+   * [E2E-STORE-4] The sessions with `peer` as storage bytes (one RatchetSessionState each), the active one
+   * first: what a device writes after every encrypt (before it sends) and every decrypt.
+   */
+  save(peer: PeerDevice): Uint8Array[] {
+    return this.sessions(peer).map((s) => s.serialize());
+  }
+
+  /**
+   * Puts back the sessions with `peer` that `save` gave, the active one first, in place of those held.
+   * DecodeError when one is not a valid state; nothing changes then.
+   */
+  load(peer: PeerDevice, states: readonly Uint8Array[]): void {
+    const list = states.slice(0, MAX_SESSIONS_PER_DEVICE).map((b) => RatchetSession.deserialize(this.#suite, b));
+    const k = peerKey(peer);
+    if (list.length === 0) this.#sessions.delete(k);
+    else this.#sessions.set(k, { peer: { username: peer.username, deviceId: Uint8Array.from(peer.deviceId) }, list });
   }
 
   /** [E2E-X3DH-1] A new session from a verified bundle; it becomes the active one. */
@@ -73,7 +104,10 @@ export class E2eSessions {
     return s;
   }
 
-  /** [E2E-RATCHET-3] Encrypts `plaintext` for each device, with its active session (ApiMisuse: none). */
+  /**
+   * [E2E-RATCHET-3] Encrypts `plaintext` for each device with its active session; NOT_FOUND when a device has
+   * none (initiate one from its bundle first).
+   */
   encryptFor(devices: readonly PeerDevice[], plaintext: Uint8Array): DeviceMessage[] {
     return devices.map((d) => {
       const s = this.sessions(d)[0];
@@ -88,14 +122,14 @@ export class E2eSessions {
    */
   decrypt(sender: Certificate, message: E2eMessage, nowMs = 0): Uint8Array {
     const peer = { username: sender.subject, deviceId: sender.deviceId };
-    const list = this.#sessions.get(peerKey(peer)) ?? [];
+    const list = this.sessions(peer);
     if (message.prekey !== null && message.prekey !== undefined) {
       const p = message.prekey as PrekeyMessage;
       if (p.message === null || p.message === undefined)
         throw new DecodeError(ErrorCode.MISSING_FIELD, 'PrekeyMessage.message');
       // [E2E-STORE-2] a repeated X3DH header: the session it created already.
       const known = list.find((s) => !s.meta.initiator && bytesEqual(s.meta.baseKey, p.ephemeralKey));
-      if (known !== undefined) return this.#decryptOn(peer, known, p.message as RatchetMessage);
+      if (known !== undefined) return this.#decryptOn(peer, known, p.message as RatchetMessage, nowMs);
       const identity = senderIdentity(this.#suite, sender, p.senderSignedPrekey);
       const r = RatchetSession.respond(this.#suite, this.#random, this.#local, this.#prekeys, identity, p, nowMs);
       const active = list[0];
@@ -112,7 +146,7 @@ export class E2eSessions {
     let failure: unknown = new DecryptError(ErrorCode.DECRYPT_FAILED, 'no session');
     for (const s of list) {
       try {
-        return this.#decryptOn(peer, s, message.ratchet as RatchetMessage);
+        return this.#decryptOn(peer, s, message.ratchet as RatchetMessage, nowMs);
       } catch (e) {
         failure = e;
       }
@@ -120,31 +154,35 @@ export class E2eSessions {
     throw failure;
   }
 
-  #decryptOn(peer: PeerDevice, s: RatchetSession, m: RatchetMessage): Uint8Array {
+  #decryptOn(peer: PeerDevice, s: RatchetSession, m: RatchetMessage, nowMs: number): Uint8Array {
     const plaintext = s.decrypt(m, this.#random);
-    const list = this.#sessions.get(peerKey(peer))!;
-    // [E2E-STORE-3] the session that decrypted last becomes active, unless it lost a simultaneous start.
+    const list = this.#sessions.get(peerKey(peer))!.list;
+    // [E2E-STORE-3] the session that decrypted last becomes active, unless it lost a simultaneous start
+    // less than STANDBY_WINDOW_MS ago (later, the device's own start has evidently not reached the peer).
+    if (s.standby && nowMs - s.meta.createdAt >= STANDBY_WINDOW_MS) s.standby = false;
     const i = list.indexOf(s);
-    if (i > 0 && !this.#lostTie.has(s)) {
+    if (i > 0 && !s.standby) {
       list.splice(i, 1);
       list.unshift(s);
     }
     return plaintext;
   }
 
-  /** Sessions a peer started while this device's own, lower-sorting start was unconfirmed ([E2E-STORE-3]). */
-  readonly #lostTie = new WeakSet<RatchetSession>();
-
   #put(peer: PeerDevice, s: RatchetSession, active: boolean): void {
     const k = peerKey(peer);
-    const list = this.#sessions.get(k) ?? [];
+    const entry = this.#sessions.get(k) ?? {
+      peer: { username: peer.username, deviceId: Uint8Array.from(peer.deviceId) },
+      list: [],
+    };
+    const list = entry.list;
     if (active) list.unshift(s);
     else {
+      // Sessions a peer started while this device's own, lower-sorting start was unconfirmed.
       list.splice(1, 0, s);
-      this.#lostTie.add(s);
+      s.standby = true;
     }
     // [E2E-STORE-1] the least recently active sessions go first.
     if (list.length > MAX_SESSIONS_PER_DEVICE) list.length = MAX_SESSIONS_PER_DEVICE;
-    this.#sessions.set(k, list);
+    this.#sessions.set(k, entry);
   }
 }

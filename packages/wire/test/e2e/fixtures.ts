@@ -24,6 +24,8 @@ export class MemoryPrekeys implements PrekeyStore {
 
 export interface TestDevice {
   readonly certificate: Certificate;
+  /** The device's certified Ed25519 seed (signs its signed prekeys). */
+  readonly seed: Uint8Array;
   readonly local: LocalDevice;
   readonly prekeys: MemoryPrekeys;
   readonly upload: ReturnType<typeof createPrekeys>['upload'];
@@ -62,6 +64,7 @@ export function e2eWorld(suite: CryptoSuite, label = 'e2e') {
     };
     return {
       certificate,
+      seed: member.key.seed,
       local,
       prekeys,
       upload: created.upload,
@@ -78,3 +81,6 @@ export function e2eWorld(suite: CryptoSuite, label = 'e2e') {
   };
   return { net, trust, device };
 }
+
+/** The (user name, device id) of a test device, as a session store names its peers. */
+export const peerOf = (d: TestDevice) => ({ username: d.local.username, deviceId: d.local.deviceId });

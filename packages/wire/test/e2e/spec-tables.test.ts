@@ -8,6 +8,7 @@ import {
   MAX_SKIP,
   MAX_SKIPPED_KEYS_TOTAL,
   SKIPPED_KEY_STEPS,
+  STANDBY_WINDOW_MS,
 } from '../../src/e2e/index.js';
 import { limitRowsFromRules, limitRowsFromSpec, read, table } from '../spec-text.js';
 
@@ -21,7 +22,7 @@ describe(`the tables of ${specPath}`, () => {
     expect([...fromSpec].sort()).toEqual([...fromRules].sort());
   });
 
-  it('[E2E-SKIP-1] [E2E-SKIP-2] [E2E-SKIP-3] [E2E-STORE-1] the parameters table gives the constants', () => {
+  it('[E2E-SKIP-1] [E2E-SKIP-2] [E2E-SKIP-3] [E2E-STORE-1] [E2E-STORE-3] the parameters table gives the constants', () => {
     const rows = table(spec, 'Parameters', specPath);
     const value = (name: string) => rows.find((r) => r[0] === `\`${name}\``)?.[1];
     const num = (v: string | undefined) => Number((v ?? '').replace(/[^0-9]/g, ''));
@@ -29,6 +30,7 @@ describe(`the tables of ${specPath}`, () => {
     expect(num(value('skipped-key-steps'))).toBe(SKIPPED_KEY_STEPS);
     expect(num(value('skipped-keys-max'))).toBe(MAX_SKIPPED_KEYS_TOTAL);
     expect(num(value('sessions-per-device'))).toBe(MAX_SESSIONS_PER_DEVICE);
+    expect(num(value('standby-window')?.replace(/.*\(/, ''))).toBe(STANDBY_WINDOW_MS);
     expect(num(rows.find((r) => r[0]!.startsWith('largest plaintext'))?.[1])).toBe(MAX_E2E_PLAINTEXT_BYTES);
   });
 });
