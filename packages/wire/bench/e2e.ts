@@ -30,7 +30,7 @@ import {
   encodeE2eMessage,
   generateX25519,
   type LocalDevice,
-  type PrekeyStore,
+  MemoryPrekeyStore,
 } from '../src/e2e/index.js';
 import { type Certificate, decodeCertificate, issueCertificate, Role } from '../src/identity/certificate.js';
 import { createRootKey, generateSigningKey } from '../src/identity/keys.js';
@@ -41,24 +41,10 @@ import { type Figure, type MeasureOptions, opsPerSecond } from './measure.js';
 const SIZE = 100;
 const NOW = 1_800_000_000_000;
 
-class Prekeys implements PrekeyStore {
-  readonly signed = new Map<number, Uint8Array>();
-  readonly oneTime = new Map<number, Uint8Array>();
-  signedPrekey(id: number) {
-    return this.signed.get(id);
-  }
-  oneTimePrekey(id: number) {
-    return this.oneTime.get(id);
-  }
-  deleteOneTimePrekey(id: number) {
-    this.oneTime.delete(id);
-  }
-}
-
 interface Device {
   certificate: Certificate;
   local: LocalDevice;
-  prekeys: Prekeys;
+  prekeys: MemoryPrekeyStore;
   signedPrekey: Uint8Array;
   random: Random;
   peer: { username: string; deviceId: Uint8Array };
@@ -91,7 +77,7 @@ function devices(suite: CryptoSuite): [Device, Device] {
       count: 0,
       nowMs: NOW,
     });
-    const prekeys = new Prekeys();
+    const prekeys = new MemoryPrekeyStore();
     prekeys.signed.set(1, created.signed.keyPair.privateKey);
     const local = { username, deviceId, identityDh, signedPrekey: created.upload.signedPrekey };
     return {

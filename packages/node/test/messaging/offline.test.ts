@@ -15,7 +15,7 @@ import {
   E2eSessions,
   encodePacket,
   generateX25519,
-  type PrekeyStore,
+  MemoryPrekeyStore,
   type Random,
   seededRandom,
 } from '@parley/wire';
@@ -33,20 +33,6 @@ class Directory implements PrekeySource {
       signedPrekeyBytes: d.signedPrekey,
       oneTimePrekey: d.oneTime.shift(),
     }));
-  }
-}
-
-class Prekeys implements PrekeyStore {
-  readonly signed = new Map<number, Uint8Array>();
-  readonly oneTime = new Map<number, Uint8Array>();
-  signedPrekey(id: number) {
-    return this.signed.get(id);
-  }
-  oneTimePrekey(id: number) {
-    return this.oneTime.get(id);
-  }
-  deleteOneTimePrekey(id: number) {
-    this.oneTime.delete(id);
   }
 }
 
@@ -108,7 +94,7 @@ async function setup(seed: string) {
       count: 4,
       nowMs: now(),
     });
-    const prekeys = new Prekeys();
+    const prekeys = new MemoryPrekeyStore();
     prekeys.signed.set(1, created.signed.keyPair.privateKey);
     for (const k of created.oneTime) prekeys.oneTime.set(k.id, k.keyPair.privateKey);
     const list = directory.devices.get(name) ?? [];

@@ -39,6 +39,25 @@ export interface PrekeyStore extends PrekeySecrets {
   deleteOneTimePrekey(id: number): void;
 }
 
+/**
+ * A PrekeyStore in memory: the private halves of a device's signed prekeys (by id) and one-time prekeys
+ * (deleted once used, [E2E-X3DH-6]). Tests, benchmarks and devices that keep their keys elsewhere copy
+ * them in; the node's persistent store implements PrekeyStore itself.
+ */
+export class MemoryPrekeyStore implements PrekeyStore {
+  readonly signed = new Map<number, Uint8Array>();
+  readonly oneTime = new Map<number, Uint8Array>();
+  signedPrekey(id: number): Uint8Array | undefined {
+    return this.signed.get(id);
+  }
+  oneTimePrekey(id: number): Uint8Array | undefined {
+    return this.oneTime.get(id);
+  }
+  deleteOneTimePrekey(id: number): void {
+    this.oneTime.delete(id);
+  }
+}
+
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const peerKey = (p: PeerDevice) => `${p.username}\u0000${hex(p.deviceId)}`;
 

@@ -2,25 +2,21 @@
 
 import { seededRandom } from '../../src/crypto/random.js';
 import type { CryptoSuite, Random } from '../../src/crypto/suite.js';
-import { createPrekeys, E2eSessions, generateX25519, type LocalDevice, type PrekeyStore } from '../../src/e2e/index.js';
+import {
+  createPrekeys,
+  E2eSessions,
+  generateX25519,
+  type LocalDevice,
+  MemoryPrekeyStore,
+} from '../../src/e2e/index.js';
 import { bundleKeys, type VerifiedBundle } from '../../src/e2e/x3dh.js';
 import type { Certificate } from '../../src/identity/certificate.js';
 import { verifyUserCertificate } from '../../src/supernode/objects.js';
 import { makeMember, makeNetwork, NOW } from '../identity/fixtures.js';
 
-export class MemoryPrekeys implements PrekeyStore {
-  readonly signed = new Map<number, Uint8Array>();
-  readonly oneTime = new Map<number, Uint8Array>();
-  signedPrekey(id: number) {
-    return this.signed.get(id);
-  }
-  oneTimePrekey(id: number) {
-    return this.oneTime.get(id);
-  }
-  deleteOneTimePrekey(id: number) {
-    this.oneTime.delete(id);
-  }
-}
+/** The in-memory prekey store of src/e2e, under the name the E2E tests use. */
+export const MemoryPrekeys = MemoryPrekeyStore;
+export type MemoryPrekeys = MemoryPrekeyStore;
 
 export interface TestDevice {
   readonly certificate: Certificate;
